@@ -169,7 +169,11 @@ export interface RealServerConfig {
   /** ipvsadm -x / -y (0 = no limit). */
   readonly upperThreshold: number;
   readonly lowerThreshold: number;
-  /** Per-real request / receive overriding the virtual's (L: real=... "request", "receive"). */
+  /**
+   * Per-real request / receive overriding the virtual's (L: real=... "request", "receive").
+   * A request with a scheme ("http://host/path") is a complete URL (ldirectord-spec 6.3); any
+   * other request starts with "/".
+   */
   readonly request?: string;
   readonly receive?: string;
 }
@@ -192,7 +196,10 @@ export interface CheckConfig {
   readonly service: ServiceName;
   /** L: checkport. */
   readonly checkPort?: number;
-  /** L: request (default "/"), receive (regex source, default ""). */
+  /**
+   * L: request (default "/"), receive (regex source, default ""). A request with a scheme
+   * ("http://www.example.com/" for http_proxy) is a complete URL; any other starts with "/".
+   */
   readonly request: string;
   readonly receive: string;
   /** L: httpmethod. */
