@@ -38,6 +38,10 @@ export interface RealStatus {
   readonly lastCheck?: LastCheck;
   /** Recent health transitions, oldest first (bounded). */
   readonly history: readonly { readonly at: number; readonly status: HealthStatus; readonly detail: string }[];
+  /** The maintenancedir marker file that matched (ldirectord-spec 10.8). */
+  readonly maintenanceFile?: string;
+  /** Wall-clock ms when the slow-start ramp reaches the full weight (only while ramping). */
+  readonly slowStartUntil?: number;
 }
 
 /** One virtual service. */
@@ -54,6 +58,10 @@ export interface VirtualStatus {
   /** keepalived quorum state (true when no quorum is configured). */
   readonly quorumUp: boolean;
   readonly reals: readonly RealStatus[];
+  /** Sum of weights of live reals (what quorum is compared with). */
+  readonly liveWeightSum?: number;
+  /** Items of the last engine apply that failed for this virtual (`key: message`). */
+  readonly engineErrors?: readonly string[];
 }
 
 /** Everything `directorctl status` shows. */
@@ -67,6 +75,10 @@ export interface DirectorStatus {
   readonly virtuals: readonly VirtualStatus[];
   /** Reloads applied and failed since start. */
   readonly reloads: { readonly ok: number; readonly failed: number; readonly lastError?: string };
+  /** Daemon phase as ldirectord's emailalertstatus knows it (plus created/closed). */
+  readonly phase?: 'created' | 'starting' | 'running' | 'stopping' | 'reloading' | 'closed';
+  /** E-mail alert counters. */
+  readonly alerts?: { readonly sent: number; readonly failed: number; readonly suppressed: number; readonly filtered: number };
 }
 
 /** The director's read side, for control. */

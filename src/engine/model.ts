@@ -37,6 +37,12 @@ export interface DesiredService {
   readonly proxyProtocol?: 'v1' | 'v2';
   /** L7 rules (embedded engine, tcp): first matching pattern picks the candidate reals. */
   readonly l7Rules: readonly { readonly pattern: string; readonly reals: readonly string[] }[];
+  /**
+   * IPVS sysctl expire_quiescent_template (default 0 = false): when true, a persistence template
+   * pointing at a weight-0 real is dropped at the next lookup, so persistent clients move away from
+   * a quiesced real at once instead of sticking to it until the template times out.
+   */
+  readonly expireQuiescentTemplate?: boolean;
 }
 
 /** One real server of a service. */
@@ -119,6 +125,8 @@ export interface ServiceStats {
   readonly rates: Rates;
   /** Connections refused because no real was available, connect failures retried, etc. */
   readonly errors: { readonly noRealAvailable: number; readonly connectFailures: number };
+  /** Embedded engine: is the listener bound (false while retrying a VIP not yet present)? */
+  readonly listening?: boolean;
 }
 
 export interface EngineStats {

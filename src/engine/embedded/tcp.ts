@@ -1,0 +1,342 @@
+/**
+ * One proxied TCP connection: client socket (accepted on the VIP) <-> upstream socket (to the real).
+ *
+ * Data path choices come from the measurements in baselines-haproxy-node.md section 3: the upstream
+ * socket reads with `onread` into a per-connection 64 KiB buffer taken from a pool and reused for
+ * every read (reading stops while a write still references it, and resumes on 'drain'); the
+ * client->real direction writes manually with backpressure (Node 20 gives accepted sockets no
+ * `onread`); no pipe(); one object per connection.
+ *
+ * Half-close: both sockets are allowHalfOpen; a FIN from one side is passed on with end() after the
+ * queued data and the other direction keeps flowing (IPVS states FIN_WAIT when the client closed
+ * first, CLOSE_WAIT when the real did). A reset or error on one side resets the other.
+ *
+ * Counters: IPVS counts IP packets and their bytes; a proxy sees neither. We count one "packet" per
+ * read() that returned data (each read drains what the kernel had queued, so a read can cover
+ * several segments) and payload bytes only (no IP/TCP headers). Bytes are exact payload bytes.
+ */
+import net from 'node:net';
+import { formatEndpointText } from './format.js';
+import type { ConnectionEntry } from '../model.js';
+import type { Flow, RealState, Template } from './state.js';
+import type { ServiceState } from './service.js';
+
+/** IPVS tcp_timeout_syn_recv default (seed-features 2.4): the limit for connect + L7 request read. */
+export const SYN_RECV_TIMEOUT_MS = 60_000;
+/** IPVS tcp_timeout_close_wait default. */
+export const CLOSE_WAIT_TIMEOUT_MS = 60_000;
+/** Longest HTTP request line read for L7 rules before giving up. */
+export const MAX_REQUEST_LINE = 8192;
+
+const EMPTY = Buffer.alloc(0);
+
+export type TcpState = 'SYN_RECV' | 'ESTABLISHED' | 'FIN_WAIT' | 'CLOSE_WAIT' | 'CLOSE';
+
+export class TcpFlow implements Flow {
+  active = false;
+  state: TcpState = 'SYN_RECV';
+  real: RealState | undefined;
+  template: Template | undefined;
+  upstream: net.Socket | undefined;
+  lastActive: number;
+  private buf: Buffer | undefined;
+  /** Client address and port; read lazily (getpeername is a syscall) unless scheduling needs them. */
+  private src: string | undefined;
+  private sport = 0;
+  private attempts = 0;
+  private tried: RealState[] | undefined;
+  private pending: Buffer | undefined;
+  private candidates: readonly RealState[] | undefined;
+  private ruleScheduler = -1;
+  private clientEnded = false;
+  private upstreamEnded = false;
+  private clientClosed = false;
+  private upstreamClosed = true;
+  private finished = false;
+
+  constructor(
+    private readonly svc: ServiceState,
+    readonly client: net.Socket,
+  ) {
+    if (svc.needsClientAddress) this.readPeer();
+    this.lastActive = svc.engine.clock.now();
+    svc.flows.add(this);
+    client.on('error', () => this.onError(true));
+    client.on('close', () => this.onClientClose());
+    client.on('end', () => this.onClientEnd());
+    if (svc.l7 !== undefined) this.readRequestLine();
+    else this.connect();
+  }
+
+  /** KTCPVS-style: read the HTTP request line, pick the rule, then connect (one request routes the connection). */
+  private readRequestLine(): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      size += chunk.length;
+      this.lastActive = this.svc.engine.clock.now();
+      const all = chunks.length === 1 ? chunk : Buffer.concat(chunks, size);
+      const eol = all.indexOf('\r\n');
+      if (eol < 0 && size < MAX_REQUEST_LINE) return;
+      this.client.off('data', onData);
+      this.client.pause();
+      this.pending = all;
+      const line = eol < 0 ? '' : all.toString('latin1', 0, eol);
+      const m = /^[A-Z]+ (\S+) HTTP\/\d\.\d$/.exec(line);
+      const rule = m ? this.svc.matchRule(m[1] as string) : undefined;
+      if (rule === undefined) {
+        this.svc.errors.noRealAvailable++;
+        this.svc.engine.logger.debug('no L7 rule matches the request; resetting', { service: this.svc.key, line: line.slice(0, 200) });
+        this.reset();
+        return;
+      }
+      this.candidates = rule.reals;
+      this.ruleScheduler = rule.index;
+      this.connect();
+    };
+    this.client.on('data', onData);
+    this.client.resume();
+  }
+
+  private connect(): void {
+    if (this.clientClosed) return this.finish();
+    const svc = this.svc;
+    const picked = svc.pick(this.src ?? '', this.sport, this.candidates, this.ruleScheduler, this.tried);
+    if (picked === undefined) {
+      svc.errors.noRealAvailable++;
+      svc.engine.noRealLog(svc);
+      this.reset();
+      return;
+    }
+    const real = picked.real;
+    this.template = picked.template;
+    this.attempts++;
+    this.real = real;
+    this.active = false;
+    this.state = 'SYN_RECV';
+    real.bind(this);
+    real.counters.conns++;
+    svc.counters.conns++;
+    this.buf = svc.engine.takeBuffer();
+    const buf = this.buf;
+    const up = net.connect({
+      host: real.address,
+      port: real.port,
+      allowHalfOpen: true,
+      noDelay: true,
+      onread: { buffer: buf, callback: (n: number) => this.onUpstreamRead(n, buf) },
+    });
+    this.upstream = up;
+    this.upstreamClosed = false;
+    up.on('connect', () => this.onUpstreamConnect(up));
+    up.on('error', () => this.onUpstreamError(up));
+    up.on('end', () => this.onUpstreamEnd());
+    up.on('close', () => this.onUpstreamClose(up));
+    up.on('drain', () => this.client.resume());
+  }
+
+  private onUpstreamConnect(up: net.Socket): void {
+    if (up !== this.upstream) return;
+    const real = this.real as RealState;
+    this.state = 'ESTABLISHED';
+    real.setActive(this, true);
+    this.lastActive = this.svc.engine.clock.now();
+    const header = this.svc.proxyHeader(this.src ?? '', this.sport);
+    if (header !== undefined) up.write(header);
+    if (this.pending !== undefined) {
+      this.countIn(this.pending.length);
+      up.write(this.pending);
+      this.pending = undefined;
+    }
+    this.client.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    if (this.clientEnded) up.end();
+    else this.client.resume();
+  }
+
+  private onUpstreamError(up: net.Socket): void {
+    if (up !== this.upstream) return;
+    if (this.state === 'SYN_RECV' && !this.clientClosed) {
+      // Connect failure: count it and try the next real the scheduler offers (bounded).
+      const real = this.real as RealState;
+      this.svc.errors.connectFailures++;
+      real.unbind(this);
+      this.svc.dropTemplateFor(this);
+      this.upstream = undefined;
+      this.upstreamClosed = true;
+      up.destroy();
+      this.svc.engine.releaseBuffer(this.buf);
+      this.buf = undefined;
+      this.real = undefined;
+      (this.tried ??= []).push(real);
+      if (this.attempts < this.svc.engine.maxConnectAttempts) {
+        this.connect();
+        return;
+      }
+      this.svc.engine.logger.debug('connect to reals failed; resetting client', { service: this.svc.key, attempts: this.attempts });
+      this.reset();
+      return;
+    }
+    this.onError(false);
+  }
+
+  private onClientData(chunk: Buffer): void {
+    this.countIn(chunk.length);
+    this.lastActive = this.svc.engine.clock.now();
+    const up = this.upstream;
+    if (up !== undefined && !up.write(chunk)) this.client.pause();
+  }
+
+  private countIn(n: number): void {
+    const real = this.real;
+    if (real !== undefined) {
+      real.counters.inPackets++;
+      real.counters.inBytes += n;
+    }
+    const c = this.svc.counters;
+    c.inPackets++;
+    c.inBytes += n;
+  }
+
+  /** onread callback: relay into the client; false stops reading until the client drains. */
+  private onUpstreamRead(n: number, buf: Buffer): boolean {
+    const real = this.real;
+    if (real !== undefined) {
+      real.counters.outPackets++;
+      real.counters.outBytes += n;
+    }
+    const c = this.svc.counters;
+    c.outPackets++;
+    c.outBytes += n;
+    this.lastActive = this.svc.engine.clock.now();
+    const client = this.client;
+    if (this.clientClosed) return false;
+    client.write(buf.subarray(0, n));
+    if (client.writableLength === 0) return true;
+    // Part of the shared buffer is still queued: stop reading until it is flushed. write() may have
+    // returned true (below the high-water mark), in which case no 'drain' would come, so an empty
+    // write's callback (called in order, after the queued bytes) resumes reading.
+    client.write(EMPTY, this.resumeUpstream);
+    return false;
+  }
+
+  private readonly resumeUpstream = (): void => {
+    if (!this.clientClosed) this.upstream?.resume();
+  };
+
+  private onClientEnd(): void {
+    this.clientEnded = true;
+    if (this.state === 'ESTABLISHED') this.toState('FIN_WAIT');
+    const up = this.upstream;
+    if (up !== undefined && !up.connecting) up.end();
+  }
+
+  private onUpstreamEnd(): void {
+    this.upstreamEnded = true;
+    if (this.state === 'ESTABLISHED') this.toState('CLOSE_WAIT');
+    if (!this.clientClosed) this.client.end();
+  }
+
+  private toState(state: TcpState): void {
+    this.state = state;
+    this.real?.setActive(this, state === 'ESTABLISHED');
+  }
+
+  private onError(fromClient: boolean): void {
+    // One side failed (usually ECONNRESET): reset the other so the peer learns at once.
+    if (fromClient) {
+      if (this.upstream !== undefined && !this.upstreamClosed) this.upstream.resetAndDestroy();
+      this.client.destroy();
+    } else {
+      if (!this.clientClosed) this.client.resetAndDestroy();
+      this.upstream?.destroy();
+    }
+  }
+
+  private onClientClose(): void {
+    this.clientClosed = true;
+    if (this.upstream !== undefined && !this.upstreamClosed) {
+      // The client is gone entirely (both directions): a pending connect or unsent data is moot.
+      // A normal close (client ended and got our end) leaves the upstream to flush and close itself.
+      if (this.state === 'SYN_RECV' || !this.clientEnded) this.upstream.destroy();
+      return;
+    }
+    this.finish();
+  }
+
+  private onUpstreamClose(up: net.Socket): void {
+    if (up !== this.upstream) return;
+    this.upstreamClosed = true;
+    if (!this.clientClosed) {
+      if (!this.upstreamEnded || this.state === 'SYN_RECV') this.client.destroy();
+      return;
+    }
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.state = 'CLOSE';
+    if (this.real !== undefined) this.real.unbind(this);
+    this.svc.releaseTemplate(this);
+    this.svc.flows.delete(this);
+    this.svc.engine.releaseBuffer(this.buf);
+    this.buf = undefined;
+    this.svc.engine.flowFinished();
+  }
+
+  reset(): void {
+    if (this.upstream !== undefined && !this.upstreamClosed) this.upstream.resetAndDestroy();
+    if (!this.clientClosed) this.client.resetAndDestroy();
+    if (this.clientClosed && (this.upstream === undefined || this.upstreamClosed)) this.finish();
+  }
+
+  private timeoutMs(): number {
+    const t = this.svc.desired.timeouts;
+    switch (this.state) {
+      case 'ESTABLISHED':
+        return t.tcpMs;
+      case 'FIN_WAIT':
+        return t.tcpFinMs;
+      case 'CLOSE_WAIT':
+        return CLOSE_WAIT_TIMEOUT_MS;
+      default:
+        return SYN_RECV_TIMEOUT_MS;
+    }
+  }
+
+  expire(now: number): boolean {
+    const limit = this.timeoutMs();
+    if (limit > 0 && now - this.lastActive >= limit) {
+      this.svc.engine.logger.debug('connection idle past its IPVS state timeout; resetting', { service: this.svc.key, state: this.state });
+      this.reset();
+      return true;
+    }
+    return false;
+  }
+
+  entry(now: number): ConnectionEntry {
+    const limit = this.timeoutMs();
+    return {
+      protocol: 'TCP',
+      state: this.state === 'CLOSE' ? 'CLOSE' : this.state,
+      expiresInMs: Math.max(0, limit - (now - this.lastActive)),
+      source: formatEndpointText(this.sourceAddress, this.sport),
+      virtual: formatEndpointText(this.svc.address, this.svc.port),
+      destination: this.real?.key ?? '',
+      template: false,
+      serviceKey: this.svc.key,
+    };
+  }
+
+  get sourceAddress(): string {
+    if (this.src === undefined) this.readPeer();
+    return this.src as string;
+  }
+
+  private readPeer(): void {
+    this.src = this.client.remoteAddress ?? '0.0.0.0';
+    this.sport = this.client.remotePort ?? 0;
+  }
+}
