@@ -2,22 +2,10 @@
  * The director's own vocabulary: admin selectors, drain progress, and the seams it is given
  * (command runner, mailer, reverse lookup) so that every side effect can be faked in unit tests.
  */
-import type { DirectorError } from '../core/errors.js';
+import type { ExecResult } from '../sys/exec.js';
 
-/**
- * The result of running a command without a shell. Same shape as src/sys/exec.ts ExecResult
- * (structural typing: the real runCommand can be passed where a RunCommand is expected).
- */
-export interface CommandResult {
-  readonly exitCode: number | null;
-  readonly signal: string | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly timedOut: boolean;
-  readonly truncated: boolean;
-  readonly durationMs: number;
-  readonly error?: DirectorError;
-}
+/** The result of running a command without a shell: src/sys/exec.ts's ExecResult. */
+export type CommandResult = ExecResult;
 
 /** Options the director passes when running a command (a subset of src/sys/exec.ts options). */
 export interface CommandOptions {

@@ -11,10 +11,16 @@ export interface CheckResult {
   /** One line for operators: "HTTP 200 in 3 ms", "connect ECONNREFUSED", "timed out after 5000 ms". */
   readonly detail: string;
   readonly durationMs: number;
-  /** Weight the server asked for (keepalived misc_dynamic exit 2..255 → weight-2; agent check "75%"). */
+  /** Absolute weight the server asked for (keepalived misc_dynamic: exit 2..255 → weight = status - 2). */
   readonly weight?: number;
   /** The server asked to be drained (agent check "drain"). */
   readonly drain?: boolean;
+  /**
+   * Weight as a percentage of the configured weight (agent check "75%", HAProxy semantics:
+   * effective weight = configured weight x percent / 100). Kept apart from `weight`, which is an
+   * absolute weight (misc_dynamic).
+   */
+  readonly weightPercent?: number;
 }
 
 /** The thing a check probes: one real server of one virtual service. */
@@ -46,7 +52,11 @@ export interface HealthTarget {
   readonly check: CheckConfig;
 }
 
-/** A change of a target's health. */
+/**
+ * A change of a target's health. `from === to` (both 'up') when only the weight, weight percent or
+ * drain requested by the check changed (misc_dynamic exit status, agent check): the director
+ * re-reads result.weight / result.weightPercent / result.drain.
+ */
 export interface HealthTransition {
   readonly key: string;
   readonly from: HealthStatus;
@@ -67,6 +77,8 @@ export interface HealthSnapshot {
   readonly lastCheckedAt?: number;
   /** Weight requested by the last result (dynamic weight), if any. */
   readonly dynamicWeight?: number;
+  /** Percentage of the configured weight requested by the last result (agent check), if any. */
+  readonly dynamicWeightPercent?: number;
   readonly drain?: boolean;
 }
 
