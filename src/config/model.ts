@@ -237,6 +237,18 @@ export interface CheckConfig {
   readonly ssh?: SshCheckConfig;
   /** agent check port (HAProxy agent-check). */
   readonly agentPort?: number;
+  /**
+   * K: misc_dynamic (keepalived-spec 4.5), for external checks: exit 0 = up at the configured
+   * weight, 1 = down, 2..255 = up with weight `status - 2`. Absent or false = ldirectord's rule
+   * (any non-zero exit is down).
+   */
+  readonly dynamic?: boolean;
+  /**
+   * PEM file of the certificate authorities a TLS check (https, ldaps, imaps, pops) trusts
+   * instead of the system store (K: SSL { ca }). Absolute (the TOML reader resolves it against
+   * the config file's directory).
+   */
+  readonly caFile?: string;
 }
 
 /** ssh remote-command check. */

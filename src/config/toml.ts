@@ -8,6 +8,7 @@
  * VRRP keys use keepalived's vocabulary (keepalived-spec 1-3, 5); per-virtual keys use
  * ldirectord's meaning with snake_case names.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
 import toml from 'toml';
@@ -184,6 +185,7 @@ const CHECK_KEYS = [
   'type', 'negotiate_every', 'service', 'port', 'request', 'receive', 'http_method', 'virtual_host', 'login',
   'password', 'database', 'secret', 'command', 'interval', 'timeout', 'negotiate_timeout', 'check_count',
   'failure_count', 'rise_count', 'jitter', 'expect_status', 'tls_verify', 'initial_state', 'ssh', 'agent_port',
+  'dynamic', 'ca_file',
 ] as const;
 const REAL_KEYS = ['address', 'forward', 'weight', 'upper_threshold', 'lower_threshold', 'request', 'receive'] as const;
 const INSTANCE_KEYS = [
@@ -731,6 +733,8 @@ class TomlReader {
     const negotiateEvery = pick((tb, pp) => this.int(tb, 'negotiate_every', pp, 0, 1_000_000));
     const virtualHost = pick((tb, pp) => this.str(tb, 'virtual_host', pp));
     const agentPort = pick((tb, pp) => this.int(tb, 'agent_port', pp, 1, 65535));
+    const dynamic = pick((tb, pp) => this.bool(tb, 'dynamic', pp));
+    const caFile = this.caFile(own, cp) ?? this.caFile(dflt, 'defaults.check');
     if (type === 'combined' && negotiateEvery === undefined) {
       this.sink.error('DIR_ERR_CONFIG_MISSING_KEY', this.loc(cp), { section: '[virtual.check] with type = "combined"', key: 'negotiate_every' });
     }
@@ -767,7 +771,24 @@ class TomlReader {
       initialState: pick((tb, pp) => this.oneOf(tb, 'initial_state', pp, ['down', 'up'] as const)) ?? 'down',
       ...(ssh ? { ssh } : {}),
       ...(agentPort !== undefined ? { agentPort } : {}),
+      ...(dynamic !== undefined ? { dynamic } : {}),
+      ...(caFile !== undefined ? { caFile } : {}),
     };
+  }
+
+  /** check.ca_file: a path, relative ones resolved against this file's directory (as include). */
+  private caFile(t: Table, path: string): string | undefined {
+    const v = this.str(t, 'ca_file', path);
+    if (v === undefined) return undefined;
+    if (v.trim() === '') {
+      this.sink.error('DIR_ERR_CONFIG_INVALID_VALUE', this.loc(`${path}.ca_file`), { directive: 'ca_file', reason: 'empty path' });
+      return undefined;
+    }
+    const absolute = resolvePath(dirname(this.file), v);
+    if ((this.options.checkPaths ?? true) && !existsSync(absolute)) {
+      this.sink.warn('DIR_ERR_CONFIG_LINT_PATH_MISSING', this.loc(`${path}.ca_file`), { directive: 'ca_file', path: absolute });
+    }
+    return absolute;
   }
 
   // ---- VRRP

@@ -82,6 +82,25 @@ function validateVirtual(v: VirtualServiceConfig, sink: ProblemSink): void {
   if (c.type === 'agent' && c.agentPort === undefined) {
     sink.error('DIR_ERR_CONFIG_MISSING_KEY', v.location, { section: `virtual ${v.id} (check type agent)`, key: 'agent_port' });
   }
+  if (c.dynamic === true && c.type !== 'external' && c.type !== 'external-perl') {
+    // keepalived-spec 4.5: misc_dynamic belongs to MISC_CHECK; other checks have no exit status.
+    sink.warn('DIR_ERR_CONFIG_LINT_IGNORED_DIRECTIVE', v.location, {
+      reason: `virtual ${v.id}: check dynamic = true only applies to external checks (type is ${c.type})`,
+      advice: 'remove dynamic, or use type = "external" with a command whose exit status 2..255 sets weight status - 2',
+    });
+  }
+  if (c.caFile !== undefined && !(TLS_SERVICES.includes(c.service) && (c.type === 'negotiate' || c.type === 'combined'))) {
+    sink.warn('DIR_ERR_CONFIG_LINT_IGNORED_DIRECTIVE', v.location, {
+      reason: `virtual ${v.id}: check ca_file is only used by TLS negotiate checks (${TLS_SERVICES.join(', ')}); this check is ${c.type}/${c.service}`,
+      advice: 'remove ca_file, or set type = "negotiate" with a TLS service',
+    });
+  }
+  if (c.caFile !== undefined && !c.tlsVerify) {
+    sink.warn('DIR_ERR_CONFIG_LINT_IGNORED_DIRECTIVE', v.location, {
+      reason: `virtual ${v.id}: check ca_file is set but tls_verify = false, so certificates are not verified at all`,
+      advice: 'set tls_verify = true (the default) to verify against ca_file',
+    });
+  }
   if (v.proxyProtocol && v.protocol !== 'tcp') {
     sink.error('DIR_ERR_CONFIG_CONFLICT', v.location, { reason: `proxy_protocol needs a tcp service (${v.id} is ${v.protocol})` });
   }
@@ -102,6 +121,9 @@ function validateVirtual(v: VirtualServiceConfig, sink: ProblemSink): void {
   }
   if (v.slowStartMs < 0) range(sink, v.location, 'slow_start (ms)', v.slowStartMs, 0, 'any');
 }
+
+/** Services whose negotiate check speaks TLS from the first byte, and so can use check.caFile. */
+const TLS_SERVICES: readonly string[] = ['https', 'ldaps', 'imaps', 'pops'];
 
 function validateVrrp(config: ClusterConfig, sink: ProblemSink): void {
   const { instances, syncGroups, scripts } = config.vrrp;

@@ -153,6 +153,8 @@ export class Director implements DirectorReadApi {
   private applyLoop: Promise<void> | undefined;
   private lastApplied: DesiredState | undefined;
   private lastApplyFailed = false;
+  /** Apply even an unchanged state once (a VRRP instance became MASTER: listeners to re-bind). */
+  private forceApply = false;
   private readonly unsubscribe: (() => void)[] = [];
   private tickTimer: TimerHandle | undefined;
   private rampTimer: TimerHandle | undefined;
@@ -611,6 +613,7 @@ export class Director implements DirectorReadApi {
     };
     if (pair.override) input.override = pair.override;
     if (snap?.dynamicWeight !== undefined) input.dynamicWeight = snap.dynamicWeight;
+    if (snap?.dynamicWeightPercent !== undefined) input.dynamicWeightPercent = snap.dynamicWeightPercent;
     if (pair.rampStartedAt !== undefined) input.rampStartedAt = pair.rampStartedAt;
     return input;
   }
@@ -669,6 +672,12 @@ export class Director implements DirectorReadApi {
     this.role = this.computeRole(c);
     // The engine keeps its desired state in BACKUP (warm takeover): only the role is recorded.
     this.log.info(`VRRP ${c.instance}: ${c.from} -> ${c.to}`, { instance: c.instance, reason: c.reason, role: this.role, previousRole: before });
+    if (c.to === 'MASTER' && c.from !== 'MASTER') {
+      // The VIPs were just added: re-apply the same desired state so the engine binds the
+      // listeners it could not bind while the addresses were missing (it retries them on apply()).
+      this.forceApply = true;
+      this.requestApply();
+    }
   }
 
   private computeRole(change?: VrrpStateChange): VrrpState | undefined {
@@ -767,7 +776,8 @@ export class Director implements DirectorReadApi {
     // After the events of the first results were reported: they carry the "starting" status (PR #760).
     this.maybeRunning();
     const desired: DesiredState = { services };
-    if (this.lastApplied && sameState(this.lastApplied, desired) && !this.lastApplyFailed) return;
+    if (this.lastApplied && sameState(this.lastApplied, desired) && !this.lastApplyFailed && !this.forceApply) return;
+    this.forceApply = false;
     this.applies++;
     try {
       const result = await this.engine.apply(desired);
@@ -901,7 +911,7 @@ export class Director implements DirectorReadApi {
           pair.healthKnown = true;
           this.scheduleSave();
         }
-        if (pair.plannedDynamic !== dynamicSig({ dynamicWeight: snap?.dynamicWeight, agentDrain: snap?.drain === true })) this.requestApply();
+        if (pair.plannedDynamic !== dynamicSig({ dynamicWeight: snap?.dynamicWeight, dynamicWeightPercent: snap?.dynamicWeightPercent, agentDrain: snap?.drain === true })) this.requestApply();
         this.monitorFileLine(vs, real, pair);
       }
     }
@@ -1164,6 +1174,6 @@ function sameState(a: DesiredState, b: DesiredState): boolean {
   return true;
 }
 
-function dynamicSig(p: { readonly dynamicWeight?: number | undefined; readonly agentDrain: boolean }): string {
-  return `${p.dynamicWeight ?? ''}|${p.agentDrain}`;
+function dynamicSig(p: { readonly dynamicWeight?: number | undefined; readonly dynamicWeightPercent?: number | undefined; readonly agentDrain: boolean }): string {
+  return `${p.dynamicWeight ?? ''}|${p.dynamicWeightPercent ?? ''}|${p.agentDrain}`;
 }

@@ -6,7 +6,8 @@
  * - A real is *serviceable* when its health is up, it is not in maintenance (ldirectord
  *   maintenancedir, ldirectord-spec 10.8), not disabled or draining by an operator, and its agent did
  *   not ask for drain. Its weight is the operator's pinned weight, else the weight the check reported
- *   (keepalived misc_dynamic, HAProxy agent), else the configured weight.
+ *   (keepalived misc_dynamic), else the agent's percentage of the configured weight (HAProxy agent
+ *   "75%", percentWeight), else the configured weight.
  * - A real that is not serviceable: quiescent=yes keeps it in the engine at weight 0 so its
  *   connections finish; quiescent=no removes it (ldirectord-spec 10.5). A quiescent real that is
  *   not in the engine is added back at weight 0 only with readdquiescent=yes.
@@ -29,8 +30,10 @@ export interface PairInput {
   readonly health: HealthStatus;
   readonly override?: RealOverride;
   readonly maintenance: boolean;
-  /** Weight reported by the last check (misc_dynamic / agent), if any. */
+  /** Absolute weight reported by the last check (keepalived misc_dynamic), if any. */
   readonly dynamicWeight?: number;
+  /** Percentage of the configured weight reported by the last check (HAProxy agent "75%"), if any. */
+  readonly dynamicWeightPercent?: number;
   /** The agent asked for drain. */
   readonly agentDrain: boolean;
   /** Monotonic time a slow-start ramp began; undefined = no ramp. */
@@ -107,10 +110,29 @@ export function isServiceable(p: PairInput): boolean {
   return p.override?.kind !== 'disabled' && p.override?.kind !== 'drain';
 }
 
-/** Weight a serviceable pair should have before slow start. */
+/** Highest weight the engines take (IPVS: 0..65535). */
+const MAX_WEIGHT = 65535;
+
+/**
+ * HAProxy agent weight: `configured x percent / 100` in integer arithmetic, as HAProxy's
+ * server_parse_weight_change_request() computes it (src/server.c: the percent is clamped to 25600
+ * against overflow, `w = iweight * w / 100`, truncated, then capped at the highest weight, 256
+ * there and 65535 here). So 0% quiesces, and 75% of weight 1 is 0 (HAProxy drains it too).
+ */
+export function percentWeight(configured: number, percent: number): number {
+  const pct = Math.max(0, Math.min(25_600, Math.trunc(percent)));
+  return Math.min(MAX_WEIGHT, Math.floor((configured * pct) / 100));
+}
+
+/**
+ * Weight a serviceable pair should have before slow start: the operator's pinned weight, else the
+ * absolute weight of the check (misc_dynamic), else the agent's percentage of the configured
+ * weight, else the configured weight.
+ */
 export function targetWeightOf(real: RealServerConfig, p: PairInput): number {
   if (p.override?.kind === 'weight') return p.override.weight;
-  if (p.dynamicWeight !== undefined) return Math.max(0, Math.min(65535, Math.round(p.dynamicWeight)));
+  if (p.dynamicWeight !== undefined) return Math.max(0, Math.min(MAX_WEIGHT, Math.round(p.dynamicWeight)));
+  if (p.dynamicWeightPercent !== undefined) return percentWeight(real.weight, p.dynamicWeightPercent);
   return real.weight;
 }
 

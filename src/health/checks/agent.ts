@@ -28,8 +28,10 @@ export function parseAgentReply(line: string): AgentReply {
   let drain: boolean | undefined;
   let weightPercent: number | undefined;
   for (const w of words) {
-    const pct = /^(\d{1,3})%$/.exec(w);
-    if (pct) weightPercent = Math.min(256, Number(pct[1]));
+    // HAProxy (server_parse_weight_change_request) clamps the percentage to 25600 against
+    // overflow; the resulting weight is capped by the director (plan.ts percentWeight).
+    const pct = /^(\d+)%$/.exec(w);
+    if (pct) weightPercent = Math.min(25_600, Number(pct[1]));
     else if (w === 'up') state = 'up';
     else if (w === 'ready') {
       state = 'up';

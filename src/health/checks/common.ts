@@ -4,6 +4,7 @@
  * line protocols (ftp, smtp, pop, imap, nntp, simpletcp, agent) and the binary ones (ldap, mysql,
  * pgsql).
  */
+import { readFile, stat } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { CheckConfig } from '../../config/model.js';
@@ -194,6 +195,39 @@ export interface SessionTls {
   /** SNI and the name verified (undefined: no SNI, as when checking by IP). */
   readonly servername?: string;
   readonly verify: boolean;
+  /** Trusted CAs (PEM) replacing the system store (CheckConfig.caFile). */
+  readonly ca?: Buffer;
+}
+
+/** CA files read so far, re-read when their size or mtime changes (a rotated CA is picked up). */
+const caCache = new Map<string, { readonly mtimeMs: number; readonly size: number; readonly pem: Buffer }>();
+
+/**
+ * Reads CheckConfig.caFile (cached; one stat per check). Throws an Error whose message names the
+ * file, which guarded() turns into the check's detail: a missing CA fails the check, it never
+ * silently falls back to the system store.
+ */
+export async function readCaFile(path: string): Promise<Buffer> {
+  try {
+    const st = await stat(path);
+    const hit = caCache.get(path);
+    if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.pem;
+    const pem = await readFile(path);
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in the file');
+    caCache.set(path, { mtimeMs: st.mtimeMs, size: st.size, pem });
+    return pem;
+  } catch (err) {
+    throw new Error(`ca_file ${path}: ${describeError(err)}`);
+  }
+}
+
+/** The TLS options of a check's secure session: SNI from virtualhost, tlsVerify, caFile. */
+export async function sessionTlsOf(check: CheckConfig): Promise<SessionTls> {
+  return {
+    ...(check.virtualHost !== undefined ? { servername: check.virtualHost } : {}),
+    verify: check.tlsVerify,
+    ...(check.caFile !== undefined ? { ca: await readCaFile(check.caFile) } : {}),
+  };
 }
 
 /**
@@ -257,6 +291,7 @@ export class Session {
             port,
             ...(tlsOptions.servername !== undefined && net.isIP(tlsOptions.servername) === 0 ? { servername: tlsOptions.servername } : {}),
             rejectUnauthorized: tlsOptions.verify,
+            ...(tlsOptions.ca !== undefined ? { ca: tlsOptions.ca } : {}),
             ...(tlsOptions.verify && tlsOptions.servername === undefined ? { checkServerIdentity: () => undefined } : {}),
           })
         : net.connect({ host, port });
@@ -292,6 +327,7 @@ export class Session {
         socket: plain,
         ...(options.servername !== undefined && net.isIP(options.servername) === 0 ? { servername: options.servername } : {}),
         rejectUnauthorized: options.verify,
+        ...(options.ca !== undefined ? { ca: options.ca } : {}),
       });
       s.once('secureConnect', () => {
         s.removeAllListeners('error');

@@ -10,8 +10,8 @@
  *
  * Exit status: by default ldirectord's rule, 0 = up and anything else = down (a checkcommand
  * with arguments fails with 127 and must mean down). With dynamic weights on (keepalived
- * misc_dynamic: the checker option, or `dynamic: true` on the check, which the TOML config may
- * set) 0 = up at the configured weight, 1 = down, 2..255 = up with weight `status - 2`
+ * misc_dynamic: CheckConfig.dynamic, TOML `dynamic = true` in the check section, or the checker
+ * option) 0 = up at the configured weight, 1 = down, 2..255 = up with weight `status - 2`
  * (CheckResult.weight). Killed by a signal, timeout (checktimeout: the whole process group gets
  * SIGTERM, then SIGKILL), or could not run = down. Output is capped at 64 KiB; the first line of
  * stdout/stderr goes into the detail.
@@ -43,9 +43,6 @@ function firstLine(text: string): string {
   return line.length > 200 ? `${line.slice(0, 200)}...` : line.trim();
 }
 
-/** A check config that may ask for keepalived misc_dynamic exit-status weights. */
-type MaybeDynamic = CheckConfig & { readonly dynamic?: boolean };
-
 export function createExternalChecker(options: { perl: boolean; dynamic?: boolean }): Checker {
   return {
     run(target, check, signal) {
@@ -73,7 +70,7 @@ export function createExternalChecker(options: { perl: boolean; dynamic?: boolea
         if (r.error) return deadline.fail(describeError(r.error));
         if (r.timedOut) return deadline.fail(`${check.command[0]} timed out after ${check.timeoutMs} ms (process group killed)`);
         if (r.exitCode === null) return deadline.fail(`${check.command[0]} killed by ${r.signal ?? 'a signal'}${suffix}`);
-        const dynamic = options.dynamic === true || (check as MaybeDynamic).dynamic === true;
+        const dynamic = options.dynamic === true || check.dynamic === true;
         return externalResult(r.exitCode, check.command[0] ?? '', said, deadline.elapsed(), dynamic);
       });
     },

@@ -8,7 +8,8 @@
  * - Redirects are NOT followed (ldirectord/LWP follows them; a health check that follows a
  *   redirect checks some other server: traefik#5147). A 3xx is therefore down unless listed in
  *   expectStatus.
- * - TLS certificates are verified by default (CheckConfig.tlsVerify); the host name is verified
+ * - TLS certificates are verified by default (CheckConfig.tlsVerify), against CheckConfig.caFile
+ *   when set (instead of the system store); the host name is verified
  *   only against `virtualhost` when it is set. Reals are addressed by IP, and verifying an IP
  *   against a certificate's names is what broke ldirectord's https checks (spec 15, issue #361).
  * - No retries, no keep-alive (each check opens a fresh connection as ldirectord does); per-phase
@@ -29,7 +30,7 @@ import https from 'node:https';
 import got, { type Method } from 'got';
 import type { CheckConfig } from '../../config/model.js';
 import type { CheckResult, CheckTarget, Checker } from '../types.js';
-import { Deadline, checkPortOf, compileReceive, receiveMatches, describeError, guarded, hostForUrl, receiveOf, requestOf } from './common.js';
+import { Deadline, checkPortOf, compileReceive, receiveMatches, describeError, guarded, hostForUrl, readCaFile, receiveOf, requestOf } from './common.js';
 
 /** Bodies above this are cut before the receive match (a health page is small). */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -64,6 +65,8 @@ async function viaGot(target: CheckTarget, check: CheckConfig, deadline: Deadlin
   const path = requestPath(requestOf(target, check));
   const url = `${scheme}://${hostForUrl(target.address, target.family)}:${port}${path}`;
   const virtualHost = check.virtualHost;
+  // ca_file replaces the system store (K: SSL { ca }); read before the request so a missing file is the detail.
+  const ca = scheme === 'https' && check.caFile !== undefined ? await readCaFile(check.caFile) : undefined;
   const response = await got(url, {
     method: check.httpMethod as Method,
     followRedirect: false,
@@ -82,6 +85,7 @@ async function viaGot(target: CheckTarget, check: CheckConfig, deadline: Deadlin
     agent: scheme === 'https' ? { https: tlsAgent } : { http: plainAgent },
     https: {
       rejectUnauthorized: check.tlsVerify,
+      ...(ca !== undefined ? { certificateAuthority: ca } : {}),
       // With a virtualhost: SNI and name verification against it; without: chain only.
       ...(virtualHost !== undefined ? { serverName: virtualHost } : { checkServerIdentity: () => undefined }),
     },

@@ -355,11 +355,14 @@ describe('director: shared reals, dynamic weights, VRRP, engine failures, cleans
     for (const l of listeners) l({ instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'master down timer', at: 0 });
     await h.director.settled();
     assert.equal(h.director.status().role, 'MASTER');
+    // Becoming MASTER re-applies the unchanged state once (the engine re-binds listeners on the new VIPs).
+    assert.equal(h.engine.applied.length, applies + 1, 'BACKUP -> MASTER re-applies');
+    assert.deepEqual(h.engine.applied[applies], h.engine.applied[applies - 1], 'the same desired state, nothing else changed');
     state = 'BACKUP';
     for (const l of listeners) l({ instance: 'VI_1', from: 'MASTER', to: 'BACKUP', reason: 'higher priority', at: 0 });
     await h.director.settled();
     assert.equal(h.director.status().role, 'BACKUP');
-    assert.equal(h.engine.applied.length, applies, 'warm takeover: role changes do not touch the engine');
+    assert.equal(h.engine.applied.length, applies + 1, 'warm takeover: losing MASTER does not touch the engine');
     assert.equal(h.engine.weightOf(VID, R1), 1);
     state = 'MASTER';
     assert.deepEqual(await h.director.failover(undefined, 'ops'), ['VI_1']);

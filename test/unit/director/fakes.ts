@@ -270,6 +270,7 @@ export class FakeHealthMonitor implements HealthMonitor {
       lastResult: r,
       lastCheckedAt: this.now(),
       ...(r.weight !== undefined ? { dynamicWeight: r.weight } : {}),
+      ...(r.weightPercent !== undefined ? { dynamicWeightPercent: r.weightPercent } : {}),
       ...(r.drain !== undefined ? { drain: r.drain } : {}),
     };
     this.snaps.set(key, snap);
@@ -285,10 +286,18 @@ export class FakeHealthMonitor implements HealthMonitor {
   result(key: string, r: CheckResult): void {
     const prev = this.snaps.get(key);
     if (!prev) throw new Error(`unknown target ${key}`);
-    const { dynamicWeight: _dw, drain: _dr, ...rest } = prev;
+    const { dynamicWeight: _dw, dynamicWeightPercent: _dp, drain: _dr, ...rest } = prev;
     void _dw;
+    void _dp;
     void _dr;
-    this.snaps.set(key, { ...rest, lastResult: r, lastCheckedAt: this.now(), ...(r.weight !== undefined ? { dynamicWeight: r.weight } : {}), ...(r.drain !== undefined ? { drain: r.drain } : {}) });
+    this.snaps.set(key, {
+      ...rest,
+      lastResult: r,
+      lastCheckedAt: this.now(),
+      ...(r.weight !== undefined ? { dynamicWeight: r.weight } : {}),
+      ...(r.weightPercent !== undefined ? { dynamicWeightPercent: r.weightPercent } : {}),
+      ...(r.drain !== undefined ? { drain: r.drain } : {}),
+    });
   }
 
   async close(): Promise<void> {

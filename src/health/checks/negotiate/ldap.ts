@@ -8,7 +8,7 @@
  * (X.690 definite lengths) to build those two requests and read the responses.
  */
 import type { Checker } from '../../types.js';
-import { ProtocolError, Session, checkPortOf, compileReceive, receiveMatches, guarded, receiveOf, requestOf, stripSlash } from '../common.js';
+import { ProtocolError, Session, checkPortOf, compileReceive, receiveMatches, guarded, receiveOf, requestOf, stripSlash, sessionTlsOf } from '../common.js';
 
 function berLength(n: number): Buffer {
   if (n < 0x80) return Buffer.from([n]);
@@ -100,7 +100,7 @@ export const ldapChecker: Checker = {
       const receive = compileReceive(receiveOf(target, check));
       if (receive instanceof Error) return deadline.fail(receive.message);
       const secure = check.service === 'ldaps';
-      const session = await Session.connect(target.address, port, deadline, secure ? { servername: check.virtualHost, verify: check.tlsVerify } : undefined);
+      const session = await Session.connect(target.address, port, deadline, secure ? await sessionTlsOf(check) : undefined);
       try {
         const simple = check.login !== '' && check.password !== '';
         session.write(bindRequest(1, simple ? check.login : '', simple ? check.password : ''));

@@ -5,7 +5,7 @@
  * TLS certificates follow CheckConfig.tlsVerify (names verified only against virtualhost).
  */
 import type { Checker } from '../../types.js';
-import { ProtocolError, Session, checkPortOf, guarded } from '../common.js';
+import { ProtocolError, Session, checkPortOf, guarded, sessionTlsOf } from '../common.js';
 
 /** IMAP quoted string (RFC 3501 4.3). */
 function imapQuote(s: string): string {
@@ -18,7 +18,7 @@ export const popChecker: Checker = {
       const port = checkPortOf(target, check);
       if (port === undefined) return deadline.fail('no port to check');
       const secure = check.service === 'pops';
-      const session = await Session.connect(target.address, port, deadline, secure ? { servername: check.virtualHost, verify: check.tlsVerify } : undefined);
+      const session = await Session.connect(target.address, port, deadline, secure ? await sessionTlsOf(check) : undefined);
       try {
         const greeting = await session.readLine('greeting');
         if (!greeting.startsWith('+OK')) return deadline.fail(`greeting: ${greeting.slice(0, 200)}`);
@@ -45,7 +45,7 @@ export const imapChecker: Checker = {
       const port = checkPortOf(target, check);
       if (port === undefined) return deadline.fail('no port to check');
       const secure = check.service === 'imaps';
-      const session = await Session.connect(target.address, port, deadline, secure ? { servername: check.virtualHost, verify: check.tlsVerify } : undefined);
+      const session = await Session.connect(target.address, port, deadline, secure ? await sessionTlsOf(check) : undefined);
       try {
         const greeting = await session.readLine('greeting');
         if (!/^\* (OK|PREAUTH)/i.test(greeting)) return deadline.fail(`greeting: ${greeting.slice(0, 200)}`);

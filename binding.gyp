@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "rawnet",
+      "sources": ["native/rawnet.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11"],
+      "cflags!": ["-fno-exceptions"]
+    }
+  ]
+}
