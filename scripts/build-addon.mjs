@@ -26,7 +26,7 @@ function fail(message, hint) {
 
 function sources() {
   const files = [join(root, 'binding.gyp'), join(root, 'scripts', 'build-addon.mjs')];
-  for (const name of readdirSync(join(root, 'native'))) files.push(join(root, 'native', name));
+  for (const name of readdirSync(join(root, 'native'))) if (/\.[ch]$/.test(name)) files.push(join(root, 'native', name));
   return files;
 }
 

@@ -407,6 +407,9 @@ export class Director implements DirectorReadApi {
           ...(pair?.maintenanceFile !== undefined ? { maintenanceFile: pair.maintenanceFile } : {}),
           ...(lastCheck ? { lastCheck } : {}),
           ...(rampUntil !== undefined ? { slowStartUntil: rampUntil } : {}),
+          ...(snap?.dynamicWeight !== undefined ? { checkWeight: snap.dynamicWeight } : {}),
+          ...(snap?.dynamicWeightPercent !== undefined ? { checkWeightPercent: snap.dynamicWeightPercent } : {}),
+          ...(snap?.drain === true ? { agentDrain: true } : {}),
           history: pair ? pair.history.map((h) => ({ ...h })) : [],
         };
       });

@@ -42,6 +42,12 @@ export interface RealStatus {
   readonly maintenanceFile?: string;
   /** Wall-clock ms when the slow-start ramp reaches the full weight (only while ramping). */
   readonly slowStartUntil?: number;
+  /** Absolute weight the last check asked for (keepalived misc_dynamic exit status - 2). */
+  readonly checkWeight?: number;
+  /** Percentage of the configured weight the agent asked for (HAProxy agent "75%"). */
+  readonly checkWeightPercent?: number;
+  /** The agent asked for drain (present only when it did). */
+  readonly agentDrain?: boolean;
 }
 
 /** One virtual service. */

@@ -467,6 +467,9 @@ export class NativeRawNet implements RawNet {
     let open = true;
     return {
       request: (message) => {
+        // Answers carry the request's sequence number; anything else queued (a stale answer
+        // from an earlier request) is skipped rather than mistaken for ours.
+        const seq = message.readUInt32LE(8);
         wrap('netlink send', () => a.send(fd, message));
         // rtnetlink processes requests synchronously inside sendmsg: the answer (ACK, error or
         // the first part of a dump) is queued before send() returns; dump continuations are
@@ -480,9 +483,11 @@ export class NativeRawNet implements RawNet {
             const len = buf.readUInt32LE(off);
             const type = buf.readUInt16LE(off + 4);
             if (len < 16 || off + len > buf.length) break;
-            out.push(buf.subarray(off, off + len));
-            // NLMSG_ERROR (2) carries ACKs and errors; NLMSG_DONE (3) ends a dump.
-            if (type === 2 || type === 3) end = true;
+            if (buf.readUInt32LE(off + 8) === seq) {
+              out.push(buf.subarray(off, off + len));
+              // NLMSG_ERROR (2) carries ACKs and errors; NLMSG_DONE (3) ends a dump.
+              if (type === 2 || type === 3) end = true;
+            }
             off += (len + 3) & ~3;
           }
           if (end) break;

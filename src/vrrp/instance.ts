@@ -105,6 +105,9 @@ export class VrrpInstance {
     } catch {
       return undefined;
     }
+    // A VIP left behind by a killed predecessor is still configured at this point: never pick it.
+    const vips = new Set(this.config.virtualAddresses.map((v) => v.address.text));
+    addrs = addrs.filter((a) => !vips.has(a.address));
     if (this.config.family === 4) return addrs.find((a) => a.family === 4)?.address;
     return addrs.find((a) => a.family === 6 && a.address.startsWith('fe80:'))?.address;
   }
@@ -345,6 +348,7 @@ export class VrrpInstance {
     } catch {
       // reported when actually sending
     }
+    this.opts.vips.warm(this.resolvedVips);
     for (const v of this.resolvedVips) {
       try {
         this.announcement(v);

@@ -16,7 +16,7 @@
 import type { VirtualAddressConfig } from '../config/model.js';
 import { DirectorError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { changeAddress, listAddresses, type KernelAddress, type NetlinkAddress } from '../sys/netlink.js';
+import { ackErrno, buildAddressMessage, changeAddress, listAddresses, type KernelAddress, type NetlinkAddress } from '../sys/netlink.js';
 import type { NetlinkChannel, RawNet } from '../sys/rawnet.js';
 
 /** The address operations the manager needs (netlink in production, memory in unit tests). */
@@ -26,6 +26,8 @@ export interface AddressOps {
   remove(address: NetlinkAddress): string | undefined;
   list(): KernelAddress[];
   close(): void;
+  /** Exercise the add path without touching the kernel (JIT warm-up before the first takeover). */
+  warm?(address: NetlinkAddress): void;
 }
 
 /** AddressOps over an rtnetlink channel. */
@@ -36,6 +38,12 @@ export function netlinkAddressOps(rawnet: RawNet): AddressOps {
     add: (a) => changeAddress(ch(), 'add', a),
     remove: (a) => changeAddress(ch(), 'delete', a),
     list: () => listAddresses(ch()),
+    warm: (a) => {
+      for (let i = 0; i < 50; i++) {
+        const m = buildAddressMessage('add', a);
+        ackErrno([m.buf], m.seq);
+      }
+    },
     close: () => {
       channel?.close();
       channel = undefined;
@@ -108,6 +116,11 @@ export class VipManager {
       }
     }
     return failures;
+  }
+
+  /** Warms the add path for these VIPs (no kernel change) so the first takeover is not slowed by JIT. */
+  warm(vips: readonly ResolvedVip[]): void {
+    for (const v of vips) this.opts.ops.warm?.(v.request);
   }
 
   /** Which of these VIPs are configured in the kernel right now (on their device). */

@@ -1,33 +1,39 @@
 /**
  * Health-check throughput and detection latency (npm run bench:health).
  *
- * A child process serves TARGETS tiny HTTP servers, one per 127.21.x.y address (port 0), all on
- * loopback. This process runs the real health monitor (systemClock, default concurrency) with one
+ * Child processes (--server-procs, default 2, so the servers are never the bottleneck) serve
+ * TARGETS tiny HTTP servers, one per 127.21.x.y address (port 0), all on loopback. By default
+ * each is a raw net server that answers every connection with one fixed 200 response after the
+ * request arrives (--node-http: node:http servers instead, heavier). This process runs the real health monitor (systemClock, default concurrency) with one
  * negotiate http check per server at a 1 s interval and failureCount 1, and measures over a
  * steady window:
  *   - checks per second completed;
  *   - CPU of this process only (process.cpuUsage: the monitor and its checkers, not the servers)
- *     per 1,000 checks;
+ *     per 1,000 checks, user and system apart; the servers' CPU is reported on its own;
  * then kills KILL servers at a known instant (the child acknowledges once they are closed) and
  * measures, per killed target, the time until its transition to down (p50/p99).
  *
  * Options: --targets N (5000), --seconds S (steady window, 8), --kill K (250), --got (use got for
- * plain HTTP too instead of the lean HTTP/1.0 path), --interval MS (1000).
- * `--compare`: instead, CPU per 1,000 plain-HTTP checks through got vs the lean path against one
- * server (50 in flight), which is how the lean path was chosen.
+ * plain HTTP too instead of the lean HTTP/1.0 path), --raw10 (http.ts's older raw path),
+ * --interval MS (1000), --server-procs N (2), --node-http, --max-concurrent N.
+ * `--compare`: instead, CPU per 1,000 plain-HTTP checks against one server (50 in flight) through
+ * got, http.ts's raw HTTP/1.0 path and lean-http.ts (the default), which is how the lean path was
+ * chosen. `--max-concurrent N` sets the monitor's in-flight bound (default: the monitor's).
  * The last line printed is one JSON object.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { systemClock } from '../../src/core/clock.js';
 import { nullLogger } from '../../src/core/logger.js';
 import type { CheckConfig } from '../../src/config/model.js';
+import { createHttpChecker } from '../../src/health/checks/http.js';
 import { createDefaultCheckers } from '../../src/health/checks/index.js';
+import { createNegotiateChecker } from '../../src/health/checks/negotiate.js';
 import { createHealthMonitor } from '../../src/health/monitor.js';
-import type { Checker, HealthTarget } from '../../src/health/types.js';
+import type { CheckResult, Checker, HealthTarget } from '../../src/health/types.js';
 
 interface Endpoint {
   readonly address: string;
@@ -42,17 +48,26 @@ function arg(name: string, fallback: number): number {
   return Number.isFinite(v) ? v : fallback;
 }
 
-/** Child: one http server per 127.21.x.y address; closes the first K on request. */
-async function serve(count: number): Promise<void> {
-  const servers: http.Server[] = [];
+const RAW_RESPONSE = Buffer.from('HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n');
+
+/** Raw server: answers the first bytes of each connection with the fixed response, then closes. */
+function onRawConnection(socket: net.Socket): void {
+  socket.on('error', () => undefined); // the checker closes with RST
+  socket.once('data', () => socket.end(RAW_RESPONSE));
+}
+
+/** Child: one server per 127.21.x.y address (targets first..first+count-1); closes the first K of them on request. */
+async function serve(first: number, count: number, nodeHttp: boolean): Promise<void> {
+  const servers: (http.Server | net.Server)[] = [];
   const endpoints: Endpoint[] = [];
   const handler: http.RequestListener = (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '3' });
     res.end('ok\n');
   };
-  for (let i = 0; i < count; i++) {
+  for (let j = 0; j < count; j++) {
+    const i = first + j;
     const address = `127.21.${Math.floor(i / 250)}.${(i % 250) + 1}`;
-    const server = http.createServer({ keepAlive: false }, handler);
+    const server = nodeHttp ? http.createServer({ keepAlive: false }, handler) : net.createServer(onRawConnection);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, address, resolve);
@@ -65,7 +80,7 @@ async function serve(count: number): Promise<void> {
     if (msg.type !== 'kill') return;
     for (const s of servers.slice(0, msg.count)) {
       s.close();
-      s.closeAllConnections();
+      if (s instanceof http.Server) s.closeAllConnections();
     }
     process.send?.({ type: 'killed', count: msg.count } satisfies ChildMessage);
   });
@@ -109,23 +124,36 @@ async function main(): Promise<void> {
   const kill = Math.min(targets, arg('kill', 250));
   const intervalMs = arg('interval', 1000);
   const useGot = process.argv.includes('--got');
+  const nodeHttp = process.argv.includes('--node-http');
+  const serverProcs = Math.max(1, Math.min(targets, arg('server-procs', 2)));
+  const maxConcurrent = arg('max-concurrent', 0);
 
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--serve', String(targets)], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  // Targets [first, first + count) per server process.
+  const ranges = Array.from({ length: serverProcs }, (_, c) => {
+    const first = Math.floor((c * targets) / serverProcs);
+    return { first, count: Math.floor(((c + 1) * targets) / serverProcs) - first };
   });
-  const messages: ChildMessage[] = [];
+  const children: ChildProcess[] = ranges.map((r) =>
+    fork(fileURLToPath(import.meta.url), ['--serve', String(r.first), String(r.count), ...(nodeHttp ? ['--node-http'] : [])], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
+  const messages: ChildMessage[][] = children.map(() => []);
   const waiters: (() => void)[] = [];
-  child.on('message', (m: ChildMessage) => {
-    messages.push(m);
-    for (const w of waiters.splice(0)) w();
-  });
-  const nextMessage = async <T extends ChildMessage['type']>(type: T, boundMs: number): Promise<Extract<ChildMessage, { type: T }>> => {
+  children.forEach((child, c) =>
+    child.on('message', (m: ChildMessage) => {
+      messages[c]?.push(m);
+      for (const w of waiters.splice(0)) w();
+    }),
+  );
+  const nextMessage = async <T extends ChildMessage['type']>(c: number, type: T, boundMs: number): Promise<Extract<ChildMessage, { type: T }>> => {
     const end = Date.now() + boundMs;
+    const inbox = messages[c] ?? [];
     for (;;) {
-      const i = messages.findIndex((m) => m.type === type);
-      if (i >= 0) return messages.splice(i, 1)[0] as Extract<ChildMessage, { type: T }>;
-      if (Date.now() > end) throw new Error(`no ${type} from the server process after ${boundMs} ms`);
+      const i = inbox.findIndex((m) => m.type === type);
+      if (i >= 0) return inbox.splice(i, 1)[0] as Extract<ChildMessage, { type: T }>;
+      if (Date.now() > end) throw new Error(`no ${type} from server process ${c} after ${boundMs} ms`);
       await new Promise<void>((r) => {
         waiters.push(r);
         setTimeout(r, 100);
@@ -134,31 +162,43 @@ async function main(): Promise<void> {
   };
 
   try {
-    const { endpoints } = await nextMessage('ready', 120_000);
-    console.log(`servers: ${endpoints.length} http servers on 127.21.x.y (child pid ${child.pid})`);
+    const endpoints: Endpoint[] = [];
+    for (let c = 0; c < children.length; c++) endpoints.push(...(await nextMessage(c, 'ready', 120_000)).endpoints);
+    console.log(`servers: ${endpoints.length} ${nodeHttp ? 'node:http' : 'raw net'} servers on 127.21.x.y in ${children.length} process(es) (pids ${children.map((c) => c.pid).join(', ')})`);
 
-    const base = createDefaultCheckers({ leanHttp: !useGot });
+    // --raw10: http.ts's own raw HTTP/1.0 path (the path before lean-http.ts), for before/after numbers.
+    const useRaw10 = process.argv.includes('--raw10');
+    const base = useRaw10 ? { negotiate: createNegotiateChecker({ http: createHttpChecker({ lean: true }) }) } : createDefaultCheckers({ leanHttp: !useGot });
     let completed = 0;
     let durationSum = 0;
+    const count = (r: CheckResult): CheckResult => {
+      completed++;
+      durationSum += r.durationMs;
+      return r;
+    };
     const counting: Checker = {
-      async run(target, check, signal) {
-        const r = await base.negotiate.run(target, check, signal);
-        completed++;
-        durationSum += r.durationMs;
-        return r;
-      },
+      run: (target, check, signal) => base.negotiate.run(target, check, signal).then(count),
     };
-    /** CPU ms (user + system) the server process has used, from /proc (Linux). */
+    /** CPU ms (user + system) the server processes have used, from /proc (Linux). */
     const childCpuMs = (): number => {
-      try {
-        const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks (USER_HZ 100)
-      } catch {
-        return NaN;
+      let sum = 0;
+      for (const child of children) {
+        try {
+          const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+          const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+          sum += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks (USER_HZ 100)
+        } catch {
+          return NaN;
+        }
       }
+      return sum;
     };
-    const monitor = createHealthMonitor({ clock: systemClock, logger: nullLogger, checkers: { negotiate: counting } });
+    const monitor = createHealthMonitor({
+      clock: systemClock,
+      logger: nullLogger,
+      checkers: { negotiate: counting },
+      ...(maxConcurrent > 0 ? { maxConcurrent } : {}),
+    });
     const check = baseCheck(intervalMs);
     const healthTargets: HealthTarget[] = endpoints.map((e) => ({
       key: `tcp:192.0.2.1:80/${e.address}:${e.port}`,
@@ -195,12 +235,17 @@ async function main(): Promise<void> {
     const checksPerS = (checks / wallMs) * 1000;
     const cpuMs = (cpu.user + cpu.system) / 1000;
     const cpuPer1000 = (cpuMs / checks) * 1000;
-    console.log(`steady: ${checks} checks in ${(wallMs / 1000).toFixed(1)} s = ${checksPerS.toFixed(0)} checks/s; monitor CPU ${cpuMs.toFixed(0)} ms (${((cpuMs / wallMs) * 100).toFixed(0)}% of one core) = ${cpuPer1000.toFixed(1)} ms per 1000 checks; mean check ${meanCheckMs.toFixed(1)} ms; server process ${serverCpuPct.toFixed(0)}% of one core`);
+    const userPer1000 = (cpu.user / 1000 / checks) * 1000;
+    const systemPer1000 = (cpu.system / 1000 / checks) * 1000;
+    console.log(`steady: ${checks} checks in ${(wallMs / 1000).toFixed(1)} s = ${checksPerS.toFixed(0)} checks/s; monitor CPU ${cpuMs.toFixed(0)} ms (${((cpuMs / wallMs) * 100).toFixed(0)}% of one core) = ${cpuPer1000.toFixed(1)} ms per 1000 checks (user ${userPer1000.toFixed(1)}, system ${systemPer1000.toFixed(1)}); mean check ${meanCheckMs.toFixed(1)} ms; server processes ${serverCpuPct.toFixed(0)}% of one core`);
 
     // Detection: kill the first K servers; measure until each killed target is down.
     const killedKeys = healthTargets.slice(0, kill).map((t) => t.key);
-    child.send({ type: 'kill', count: kill });
-    await nextMessage('killed', 10_000);
+    const killers = ranges.map((r) => Math.max(0, Math.min(r.count, kill - r.first)));
+    killers.forEach((count, c) => {
+      if (count > 0) children[c]?.send({ type: 'kill', count });
+    });
+    for (let c = 0; c < children.length; c++) if ((killers[c] ?? 0) > 0) await nextMessage(c, 'killed', 10_000);
     const killedAt = performance.now();
     const detectEnd = Date.now() + intervalMs * 3 + 5000;
     while (killedKeys.some((k) => !downAt.has(k)) && Date.now() < detectEnd) await new Promise((r) => setTimeout(r, 20));
@@ -216,9 +261,14 @@ async function main(): Promise<void> {
     console.log(
       JSON.stringify({
         targets,
-        http_path: useGot ? 'got' : 'lean',
+        http_path: useGot ? 'got' : process.argv.includes('--raw10') ? 'raw10' : 'lean',
+        server: nodeHttp ? 'node-http' : 'raw',
+        server_procs: children.length,
+        max_concurrent: maxConcurrent > 0 ? maxConcurrent : 'default',
         checks_per_s: Math.round(checksPerS),
         cpu_ms_per_1000: Math.round(cpuPer1000 * 10) / 10,
+        user_ms_per_1000: Math.round(userPer1000 * 10) / 10,
+        system_ms_per_1000: Math.round(systemPer1000 * 10) / 10,
         monitor_cpu_pct: Math.round((cpuMs / wallMs) * 100),
         server_cpu_pct: Math.round(serverCpuPct),
         mean_check_ms: Math.round(meanCheckMs * 10) / 10,
@@ -231,13 +281,13 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    child.kill('SIGTERM');
+    for (const child of children) child.kill('SIGTERM');
   }
 }
 
 /** CPU of this process per 1,000 checks, got vs lean, against one server in the child. */
 async function compare(): Promise<void> {
-  const child = fork(fileURLToPath(import.meta.url), ['--serve', '1'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(import.meta.url), ['--serve', '0', '1', ...(process.argv.includes('--node-http') ? ['--node-http'] : [])], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     const ready = await new Promise<ChildMessage>((resolve) => child.once('message', (m: ChildMessage) => resolve(m)));
     const endpoint = ready.type === 'ready' ? ready.endpoints[0] : undefined;
@@ -245,8 +295,13 @@ async function compare(): Promise<void> {
     const target = { address: endpoint.address, port: endpoint.port, family: 4 as const, virtualPort: 80, virtualProtocol: 'tcp' as const };
     const check = { ...baseCheck(1000), receive: '^ok$' };
     const result: Record<string, number> = {};
-    for (const lean of [false, true, false, true]) {
-      const checker = createDefaultCheckers({ leanHttp: lean }).negotiate;
+    const paths = {
+      got: createDefaultCheckers({ leanHttp: false }).negotiate,
+      raw10: createNegotiateChecker({ http: createHttpChecker({ lean: true }) }),
+      lean: createDefaultCheckers().negotiate,
+    };
+    for (const name of ['got', 'raw10', 'lean', 'got', 'raw10', 'lean'] as const) {
+      const checker = paths[name];
       const n = 3000;
       let started = 0;
       let failed = 0;
@@ -258,8 +313,8 @@ async function compare(): Promise<void> {
       );
       const cpu = process.cpuUsage(c0);
       const per1000 = (cpu.user + cpu.system) / 1000 / (n / 1000);
-      result[lean ? 'lean_cpu_ms_per_1000' : 'got_cpu_ms_per_1000'] = Math.round(per1000);
-      console.log(`${lean ? 'lean' : 'got '}: ${per1000.toFixed(0)} ms CPU per 1000 checks (${failed} failed)`);
+      result[`${name}_cpu_ms_per_1000`] = Math.round(per1000);
+      console.log(`${name.padEnd(5)}: ${per1000.toFixed(0)} ms CPU per 1000 checks (${failed} failed)`);
     }
     console.log(JSON.stringify(result));
   } finally {
@@ -268,7 +323,7 @@ async function compare(): Promise<void> {
 }
 
 if (process.argv[2] === '--serve') {
-  void serve(Number(process.argv[3] ?? 0));
+  void serve(Number(process.argv[3] ?? 0), Number(process.argv[4] ?? 0), process.argv.includes('--node-http'));
 } else if (process.argv.includes('--compare')) {
   compare().catch((err: unknown) => {
     console.error(err);

@@ -16,8 +16,46 @@ import { formatEndpointText } from './format.js';
 import type { ListenRequest } from './listen.js';
 import { proxyV1Header, proxyV2Header } from './proxy-protocol.js';
 import { RealState, type Flow, type Template } from './state.js';
-import { TcpFlow } from './tcp.js';
+import { onClientRead, TcpFlow } from './tcp.js';
 import { UdpFlow } from './udp.js';
+
+const EMPTY_BUFFER = Buffer.alloc(0);
+
+/**
+ * Options for accepted client sockets. `handle` and `onread.buffer` change per connection (Node
+ * copies them); `onread` gives the client->real direction the same reused-buffer reads as the
+ * upstream side (no 64 KiB allocation and no Readable push per read). `handle`, `pauseOnCreate` and
+ * `noDelay` are net.Socket constructor options @types/node 20 does not list.
+ */
+const clientSocketOptions: net.SocketConstructorOpts & { handle: object | undefined; pauseOnCreate: boolean; noDelay: boolean; onread: { buffer: Buffer; callback: (n: number, buf: Buffer) => boolean } } = {
+  handle: undefined,
+  allowHalfOpen: true,
+  pauseOnCreate: true,
+  readable: true,
+  writable: true,
+  noDelay: true,
+  onread: { buffer: EMPTY_BUFFER, callback: onClientRead },
+};
+
+/**
+ * net.Server makes every accepted socket without `onread` (Node 20 honours it only on sockets it is
+ * given in the constructor). Replacing the listen handle's `onconnection` (what net.Server itself
+ * installs in setupListenHandle, unchanged since Node 0.x) lets the service build the client socket
+ * with a reused read buffer. Without a handle (an unusual ListenFactory) the 'connection' event path
+ * stays. server.close() still stops accepting; the server just does not count these sockets.
+ */
+function takeOverAccept(server: net.Server, svc: ServiceState): void {
+  // `_handle` is Node's internal TCP wrap; typed loosely on purpose.
+  const handle = (server as unknown as { _handle?: { onconnection?: unknown } })._handle;
+  if (handle === undefined || handle === null || typeof handle.onconnection !== 'function') return;
+  handle.onconnection = (err: number, clientHandle: object | undefined): void => {
+    if (err !== 0 || clientHandle === undefined) {
+      svc.engine.logger.error('accept failed', { service: svc.key, errno: err });
+      return;
+    }
+    svc.onAccepted(clientHandle);
+  };
+}
 
 export interface L7Rule {
   readonly index: number;
@@ -308,6 +346,7 @@ export class ServiceState {
           return;
         }
         server.on('error', (err) => this.engine.logger.error('listener error', { service: this.key, error: err.message }));
+        takeOverAccept(server, this);
         this.server = server;
       } else {
         const sock = await this.engine.listen.bindUdp(req);
@@ -369,7 +408,24 @@ export class ServiceState {
       sock.destroy();
       return;
     }
-    new TcpFlow(this, sock);
+    new TcpFlow(this, sock, undefined);
+  }
+
+  /** An accepted connection handed over by takeOverAccept() (no net.Socket made yet). */
+  onAccepted(handle: object): void {
+    if (this.engine.closing || this.l7 !== undefined) {
+      // L7 rules read the request line through 'data' events: a plain socket.
+      const sock = new net.Socket({ handle, allowHalfOpen: true, pauseOnCreate: true, readable: true, writable: true, noDelay: true } as net.SocketConstructorOpts);
+      this.onConnection(sock);
+      return;
+    }
+    const buf = this.engine.takeBuffer();
+    clientSocketOptions.handle = handle;
+    clientSocketOptions.onread.buffer = buf;
+    const sock = new net.Socket(clientSocketOptions);
+    clientSocketOptions.handle = undefined;
+    clientSocketOptions.onread.buffer = EMPTY_BUFFER;
+    new TcpFlow(this, sock, buf);
   }
 
   // ---- UDP ----

@@ -40,11 +40,14 @@ export class RealState implements SchedDest {
   readonly counters = new MutableCounters();
   readonly estimator = new RateEstimator(this.counters);
   readonly flows = new Set<Flow>();
+  /** `socket.connect()` options, built once per real (not per connection); the address is numeric, so no DNS lookup. */
+  connectOptions: { readonly host: string; readonly port: number };
 
   constructor(d: DesiredReal, servicePort: number) {
     this.key = d.key;
     this.address = d.address;
     this.port = d.port === 0 ? servicePort : d.port;
+    this.connectOptions = { host: this.address, port: this.port };
     this.forward = d.forward;
     this.weight = d.weight;
     this.lastWeight = d.weight;
@@ -64,6 +67,7 @@ export class RealState implements SchedDest {
   update(d: DesiredReal, servicePort: number): boolean {
     const before = `${this.port}|${this.forward}|${this.weight}|${this.upperThreshold}|${this.lowerThreshold}|${this.isFallback}`;
     this.port = d.port === 0 ? servicePort : d.port;
+    if (this.connectOptions.port !== this.port) this.connectOptions = { host: this.address, port: this.port };
     this.forward = d.forward;
     this.weight = d.weight;
     if (d.weight > 0) this.lastWeight = d.weight;

@@ -14,6 +14,14 @@
  * Counters: IPVS counts IP packets and their bytes; a proxy sees neither. We count one "packet" per
  * read() that returned data (each read drains what the kernel had queued, so a read can cover
  * several segments) and payload bytes only (no IP/TCP headers). Bytes are exact payload bytes.
+ *
+ * Per-connection cost (short connections are dominated by it; measurements in the engine-perf
+ * report): one TcpFlow per proxied connection holds both sockets; the sockets carry a back-pointer
+ * (FLOW symbol) and share module-level listener functions, so a connection allocates no closures;
+ * the upstream socket is built with `new net.Socket()` from a per-real options object and the
+ * 'drain' listener is added only when backpressure first happens. On close, a side whose peer has
+ * already sent its FIN and that has nothing queued is destroyed (close() sends the FIN) instead of
+ * end() + shutdown() + close().
  */
 import net from 'node:net';
 import { formatEndpointText } from './format.js';
@@ -32,38 +40,97 @@ const EMPTY = Buffer.alloc(0);
 
 export type TcpState = 'SYN_RECV' | 'ESTABLISHED' | 'FIN_WAIT' | 'CLOSE_WAIT' | 'CLOSE';
 
+/** Back-pointer from a socket to its flow (lets every socket share the module-level listeners below). */
+const FLOW = Symbol('directord.tcpFlow');
+type FlowSocket = net.Socket & { [FLOW]: TcpFlow };
+
+function onClientError(this: FlowSocket): void {
+  this[FLOW].onError(true);
+}
+function onClientClose(this: FlowSocket): void {
+  this[FLOW].onClientClose();
+}
+function onClientEnd(this: FlowSocket): void {
+  this[FLOW].onClientEnd();
+}
+function onClientData(this: FlowSocket, chunk: Buffer): void {
+  this[FLOW].onClientData(chunk);
+}
+function onUpstreamConnect(this: FlowSocket): void {
+  this[FLOW].onUpstreamConnect(this);
+}
+function onUpstreamError(this: FlowSocket): void {
+  this[FLOW].onUpstreamError(this);
+}
+function onUpstreamEnd(this: FlowSocket): void {
+  this[FLOW].onUpstreamEnd(this);
+}
+function onUpstreamClose(this: FlowSocket): void {
+  this[FLOW].onUpstreamClose(this);
+}
+function onUpstreamDrain(this: FlowSocket): void {
+  this[FLOW].onUpstreamDrain(this);
+}
+/** onread callback of accepted sockets made by ServiceState.onAccepted (`this` is the client socket). */
+export function onClientRead(this: FlowSocket, n: number, buf: Buffer): boolean {
+  return this[FLOW].onClientRead(n, buf);
+}
+/** onread callback: Node calls it with the upstream socket as `this`. */
+function onUpstreamRead(this: FlowSocket, n: number, buf: Buffer): boolean {
+  return this[FLOW].onUpstreamRead(this, n, buf);
+}
+
+/** Options for `new net.Socket()`; `onread.buffer` is replaced per connection (Node copies both fields). */
+// `noDelay` is a net.Socket constructor option since Node 17.3 (applied when the handle is made);
+// @types/node 20 lists it only for net.connect(), hence the intersection type.
+const upstreamSocketOptions: net.SocketConstructorOpts & { noDelay: boolean; onread: { buffer: Buffer; callback: (n: number, buf: Buffer) => boolean } } = {
+  allowHalfOpen: true,
+  // TCP_NODELAY: a PROXY header and the first data are separate writes; Nagle would hold the second.
+  noDelay: true,
+  onread: { buffer: EMPTY, callback: onUpstreamRead },
+};
+
 export class TcpFlow implements Flow {
   active = false;
   state: TcpState = 'SYN_RECV';
-  real: RealState | undefined;
-  template: Template | undefined;
-  upstream: net.Socket | undefined;
+  real: RealState | undefined = undefined;
+  template: Template | undefined = undefined;
+  upstream: FlowSocket | undefined = undefined;
   lastActive: number;
-  private buf: Buffer | undefined;
+  readonly client: FlowSocket;
+  private readonly svc: ServiceState;
+  private buf: Buffer | undefined = undefined;
+  /** The client socket's onread buffer (undefined: the client reads through 'data' events). */
+  private clientBuf: Buffer | undefined;
   /** Client address and port; read lazily (getpeername is a syscall) unless scheduling needs them. */
-  private src: string | undefined;
+  private src: string | undefined = undefined;
   private sport = 0;
   private attempts = 0;
-  private tried: RealState[] | undefined;
-  private pending: Buffer | undefined;
-  private candidates: readonly RealState[] | undefined;
+  private tried: RealState[] | undefined = undefined;
+  private pending: Buffer | undefined = undefined;
+  private candidates: readonly RealState[] | undefined = undefined;
   private ruleScheduler = -1;
   private clientEnded = false;
   private upstreamEnded = false;
   private clientClosed = false;
   private upstreamClosed = true;
   private finished = false;
+  private drainListening = false;
+  private resumeUpstream: (() => void) | undefined = undefined;
+  private resumeClient: (() => void) | undefined = undefined;
 
-  constructor(
-    private readonly svc: ServiceState,
-    readonly client: net.Socket,
-  ) {
+  constructor(svc: ServiceState, client: net.Socket, clientBuf: Buffer | undefined) {
+    this.svc = svc;
+    this.clientBuf = clientBuf;
+    const c = client as FlowSocket;
+    c[FLOW] = this;
+    this.client = c;
     if (svc.needsClientAddress) this.readPeer();
     this.lastActive = svc.engine.clock.now();
     svc.flows.add(this);
-    client.on('error', () => this.onError(true));
-    client.on('close', () => this.onClientClose());
-    client.on('end', () => this.onClientEnd());
+    c.on('error', onClientError);
+    c.on('close', onClientClose);
+    c.on('end', onClientEnd);
     if (svc.l7 !== undefined) this.readRequestLine();
     else this.connect();
   }
@@ -118,25 +185,23 @@ export class TcpFlow implements Flow {
     real.bind(this);
     real.counters.conns++;
     svc.counters.conns++;
-    this.buf = svc.engine.takeBuffer();
-    const buf = this.buf;
-    const up = net.connect({
-      host: real.address,
-      port: real.port,
-      allowHalfOpen: true,
-      noDelay: true,
-      onread: { buffer: buf, callback: (n: number) => this.onUpstreamRead(n, buf) },
-    });
+    const buf = svc.engine.takeBuffer();
+    this.buf = buf;
+    upstreamSocketOptions.onread.buffer = buf;
+    const up = new net.Socket(upstreamSocketOptions) as FlowSocket;
+    upstreamSocketOptions.onread.buffer = EMPTY;
+    up[FLOW] = this;
     this.upstream = up;
     this.upstreamClosed = false;
-    up.on('connect', () => this.onUpstreamConnect(up));
-    up.on('error', () => this.onUpstreamError(up));
-    up.on('end', () => this.onUpstreamEnd());
-    up.on('close', () => this.onUpstreamClose(up));
-    up.on('drain', () => this.client.resume());
+    this.drainListening = false;
+    up.on('connect', onUpstreamConnect);
+    up.on('error', onUpstreamError);
+    up.on('end', onUpstreamEnd);
+    up.on('close', onUpstreamClose);
+    up.connect(real.connectOptions);
   }
 
-  private onUpstreamConnect(up: net.Socket): void {
+  onUpstreamConnect(up: FlowSocket): void {
     if (up !== this.upstream) return;
     const real = this.real as RealState;
     this.state = 'ESTABLISHED';
@@ -149,12 +214,12 @@ export class TcpFlow implements Flow {
       up.write(this.pending);
       this.pending = undefined;
     }
-    this.client.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    if (this.clientBuf === undefined) this.client.on('data', onClientData);
     if (this.clientEnded) up.end();
     else this.client.resume();
   }
 
-  private onUpstreamError(up: net.Socket): void {
+  onUpstreamError(up: FlowSocket): void {
     if (up !== this.upstream) return;
     if (this.state === 'SYN_RECV' && !this.clientClosed) {
       // Connect failure: count it and try the next real the scheduler offers (bounded).
@@ -180,11 +245,36 @@ export class TcpFlow implements Flow {
     this.onError(false);
   }
 
-  private onClientData(chunk: Buffer): void {
+  onClientData(chunk: Buffer): void {
     this.countIn(chunk.length);
     this.lastActive = this.svc.engine.clock.now();
     const up = this.upstream;
-    if (up !== undefined && !up.write(chunk)) this.client.pause();
+    if (up !== undefined && !up.write(chunk)) {
+      this.client.pause();
+      if (!this.drainListening) {
+        this.drainListening = true;
+        up.on('drain', onUpstreamDrain);
+      }
+    }
+  }
+
+  /** onread callback of the client socket: relay to the real; false stops reading until it is flushed. */
+  onClientRead(n: number, buf: Buffer): boolean {
+    this.countIn(n);
+    this.lastActive = this.svc.engine.clock.now();
+    const up = this.upstream;
+    if (up === undefined || this.upstreamClosed) return false;
+    up.write(buf.subarray(0, n));
+    if (up.writableLength === 0) return true;
+    // As in onUpstreamRead: the buffer is still referenced by the queued write.
+    up.write(EMPTY, (this.resumeClient ??= () => {
+      if (!this.clientClosed) this.client.resume();
+    }));
+    return false;
+  }
+
+  onUpstreamDrain(up: FlowSocket): void {
+    if (up === this.upstream && !this.clientClosed) this.client.resume();
   }
 
   private countIn(n: number): void {
@@ -199,7 +289,8 @@ export class TcpFlow implements Flow {
   }
 
   /** onread callback: relay into the client; false stops reading until the client drains. */
-  private onUpstreamRead(n: number, buf: Buffer): boolean {
+  onUpstreamRead(up: FlowSocket, n: number, buf: Buffer): boolean {
+    if (up !== this.upstream) return false;
     const real = this.real;
     if (real !== undefined) {
       real.counters.outPackets++;
@@ -215,26 +306,33 @@ export class TcpFlow implements Flow {
     if (client.writableLength === 0) return true;
     // Part of the shared buffer is still queued: stop reading until it is flushed. write() may have
     // returned true (below the high-water mark), in which case no 'drain' would come, so an empty
-    // write's callback (called in order, after the queued bytes) resumes reading.
-    client.write(EMPTY, this.resumeUpstream);
+    // write's callback (called in order, after the queued bytes) resumes reading. Made once per
+    // connection, and only for connections that meet backpressure.
+    client.write(EMPTY, (this.resumeUpstream ??= () => {
+      if (!this.clientClosed) this.upstream?.resume();
+    }));
     return false;
   }
 
-  private readonly resumeUpstream = (): void => {
-    if (!this.clientClosed) this.upstream?.resume();
-  };
-
-  private onClientEnd(): void {
+  onClientEnd(): void {
     this.clientEnded = true;
     if (this.state === 'ESTABLISHED') this.toState('FIN_WAIT');
     const up = this.upstream;
-    if (up !== undefined && !up.connecting) up.end();
+    if (up === undefined || up.connecting) return;
+    // The real already sent its FIN and nothing is queued towards it: close() sends our FIN, so
+    // skip end()'s shutdown() and the stream's finish round.
+    if (this.upstreamEnded && up.writableLength === 0) up.destroy();
+    else up.end();
   }
 
-  private onUpstreamEnd(): void {
+  onUpstreamEnd(up: FlowSocket): void {
+    if (up !== this.upstream) return;
     this.upstreamEnded = true;
     if (this.state === 'ESTABLISHED') this.toState('CLOSE_WAIT');
-    if (!this.clientClosed) this.client.end();
+    if (this.clientClosed) return;
+    const client = this.client;
+    if (this.clientEnded && client.writableLength === 0) client.destroy();
+    else client.end();
   }
 
   private toState(state: TcpState): void {
@@ -242,7 +340,7 @@ export class TcpFlow implements Flow {
     this.real?.setActive(this, state === 'ESTABLISHED');
   }
 
-  private onError(fromClient: boolean): void {
+  onError(fromClient: boolean): void {
     // One side failed (usually ECONNRESET): reset the other so the peer learns at once.
     if (fromClient) {
       if (this.upstream !== undefined && !this.upstreamClosed) this.upstream.resetAndDestroy();
@@ -253,7 +351,7 @@ export class TcpFlow implements Flow {
     }
   }
 
-  private onClientClose(): void {
+  onClientClose(): void {
     this.clientClosed = true;
     if (this.upstream !== undefined && !this.upstreamClosed) {
       // The client is gone entirely (both directions): a pending connect or unsent data is moot.
@@ -264,7 +362,7 @@ export class TcpFlow implements Flow {
     this.finish();
   }
 
-  private onUpstreamClose(up: net.Socket): void {
+  onUpstreamClose(up: FlowSocket): void {
     if (up !== this.upstream) return;
     this.upstreamClosed = true;
     if (!this.clientClosed) {
@@ -283,6 +381,8 @@ export class TcpFlow implements Flow {
     this.svc.flows.delete(this);
     this.svc.engine.releaseBuffer(this.buf);
     this.buf = undefined;
+    this.svc.engine.releaseBuffer(this.clientBuf);
+    this.clientBuf = undefined;
     this.svc.engine.flowFinished();
   }
 

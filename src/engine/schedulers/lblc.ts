@@ -32,6 +32,34 @@ export function lblcOverloaded(d: SchedDest, dests: readonly SchedDest[]): boole
   return false;
 }
 
+/**
+ * The destination-address table lblc and lblcr share, with the kernel's garbage collection
+ * (ip_vs_lblc_check_expire() / ip_vs_lblcr_check_expire() are the same code).
+ */
+export class LocalityTable<E extends { lastUse: number }> extends Map<string, E> {
+  private counter = 1;
+
+  /** Run every LBLC_CHECK_EXPIRE_INTERVAL_MS; `expirationMs` is lblc_expiration / lblcr_expiration. */
+  expire(now: number, expirationMs: number): void {
+    if (this.counter % LBLC_COUNT_FOR_FULL_EXPIRATION === 0) {
+      for (const [k, e] of this) if (now - e.lastUse >= expirationMs) this.delete(k);
+      this.counter = 1;
+      return;
+    }
+    if (this.size <= LBLC_MAX_SIZE) {
+      this.counter++;
+      return;
+    }
+    let goal = Math.min(Math.floor(((this.size - LBLC_MAX_SIZE) * 4) / 3), LBLC_MAX_SIZE / 2);
+    for (const [k, e] of this) {
+      if (goal <= 0) break;
+      if (now - e.lastUse < LBLC_ENTRY_TIMEOUT_MS) continue;
+      this.delete(k);
+      goal--;
+    }
+  }
+}
+
 interface LblcEntry {
   dest: SchedDest;
   lastUse: number;
@@ -39,8 +67,7 @@ interface LblcEntry {
 
 export class LocalityLeastConnectionScheduler implements Scheduler {
   readonly name = 'lblc' as const;
-  private readonly table = new Map<string, LblcEntry>();
-  private counter = 1;
+  private readonly table = new LocalityTable<LblcEntry>();
 
   constructor(private readonly expirationMs = LBLC_DEFAULT_EXPIRATION_MS) {}
 
@@ -73,21 +100,6 @@ export class LocalityLeastConnectionScheduler implements Scheduler {
 
   /** ip_vs_lblc_check_expire(), run every LBLC_CHECK_EXPIRE_INTERVAL_MS. */
   expire(now: number): void {
-    if (this.counter % LBLC_COUNT_FOR_FULL_EXPIRATION === 0) {
-      for (const [k, e] of this.table) if (now - e.lastUse >= this.expirationMs) this.table.delete(k);
-      this.counter = 1;
-      return;
-    }
-    if (this.table.size <= LBLC_MAX_SIZE) {
-      this.counter++;
-      return;
-    }
-    let goal = Math.min(Math.floor(((this.table.size - LBLC_MAX_SIZE) * 4) / 3), LBLC_MAX_SIZE / 2);
-    for (const [k, e] of this.table) {
-      if (goal <= 0) break;
-      if (now - e.lastUse < LBLC_ENTRY_TIMEOUT_MS) continue;
-      this.table.delete(k);
-      goal--;
-    }
+    this.table.expire(now, this.expirationMs);
   }
 }

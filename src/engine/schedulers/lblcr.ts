@@ -7,7 +7,7 @@
  * default), its most loaded member is dropped (ip_vs_dest_set_max). Table expiry as in lblc.
  */
 import { connOverhead, type SchedDest, type ScheduleInput, type Scheduler } from './types.js';
-import { LBLC_COUNT_FOR_FULL_EXPIRATION, LBLC_DEFAULT_EXPIRATION_MS, LBLC_ENTRY_TIMEOUT_MS, LBLC_MAX_SIZE, lblcOverloaded } from './lblc.js';
+import { LBLC_DEFAULT_EXPIRATION_MS, LocalityTable, lblcOverloaded } from './lblc.js';
 import { leastWeightedOverhead } from './weighted-least.js';
 
 interface LblcrEntry {
@@ -33,8 +33,7 @@ function setMax(set: readonly SchedDest[]): SchedDest | undefined {
 
 export class LocalityLeastConnectionReplicationScheduler implements Scheduler {
   readonly name = 'lblcr' as const;
-  private readonly table = new Map<string, LblcrEntry>();
-  private counter = 1;
+  private readonly table = new LocalityTable<LblcrEntry>();
 
   constructor(private readonly expirationMs = LBLC_DEFAULT_EXPIRATION_MS) {}
 
@@ -83,23 +82,8 @@ export class LocalityLeastConnectionReplicationScheduler implements Scheduler {
     return d;
   }
 
-  /** ip_vs_lblcr_check_expire(), run every 60 s. */
+  /** ip_vs_lblcr_check_expire(), run every 60 s (the same collection as lblc's). */
   expire(now: number): void {
-    if (this.counter % LBLC_COUNT_FOR_FULL_EXPIRATION === 0) {
-      for (const [k, e] of this.table) if (now - e.lastUse >= this.expirationMs) this.table.delete(k);
-      this.counter = 1;
-      return;
-    }
-    if (this.table.size <= LBLC_MAX_SIZE) {
-      this.counter++;
-      return;
-    }
-    let goal = Math.min(Math.floor(((this.table.size - LBLC_MAX_SIZE) * 4) / 3), LBLC_MAX_SIZE / 2);
-    for (const [k, e] of this.table) {
-      if (goal <= 0) break;
-      if (now - e.lastUse < LBLC_ENTRY_TIMEOUT_MS) continue;
-      this.table.delete(k);
-      goal--;
-    }
+    this.table.expire(now, this.expirationMs);
   }
 }

@@ -6,18 +6,22 @@ import { createCombinedChecker } from './combined.js';
 import { connectChecker } from './connect.js';
 import { createExternalChecker } from './external.js';
 import { createHttpChecker } from './http.js';
+import { createLeanHttpChecker } from './lean-http.js';
 import { createNegotiateChecker } from './negotiate.js';
 import { pingChecker } from './ping.js';
 import { sshChecker } from './ssh.js';
 import { offChecker, onChecker } from './static.js';
 
 export interface DefaultCheckerOptions {
-  /** Plain-HTTP negotiate checks through node:http instead of got (same rules; cheaper per check). */
+  /** Plain-HTTP negotiate checks on the lean raw HTTP/1.0 path (lean-http.ts; default true) instead of got. Same rules. */
   readonly leanHttp?: boolean;
 }
 
 export function createDefaultCheckers(options: DefaultCheckerOptions = {}): Record<CheckType, Checker> {
-  const http = createHttpChecker({ lean: options.leanHttp ?? true });
+  // Plain http goes to the lean raw HTTP/1.0 checker (lean-http.ts); https and http_proxy, and
+  // plain http when leanHttp is false, to the got-based checker of http.ts.
+  const viaGot = createHttpChecker({ lean: false });
+  const http = options.leanHttp === false ? viaGot : createLeanHttpChecker(viaGot);
   const negotiate = createNegotiateChecker({ http, https: http, http_proxy: http });
   return {
     connect: connectChecker,

@@ -5,7 +5,7 @@
  * answers through the VIP; restart one → the sorry server is gone and traffic returns to it.
  */
 import assert from 'node:assert/strict';
-import { createServer, get, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { connect, createServer as createNetServer, type Socket } from 'node:net';
 import type { ClusterConfig } from '../../../src/config/model.js';
 import { systemClock } from '../../../src/core/clock.js';
@@ -14,6 +14,7 @@ import { Director } from '../../../src/director/director.js';
 import { EmbeddedEngine } from '../../../src/engine/embedded/index.js';
 import { createHealthMonitor } from '../../../src/health/monitor.js';
 import { check, cluster, fallbackAt, real, virtual } from '../../unit/director/fakes.js';
+import { fetchVia, freePort, waitFor } from './helpers.js';
 
 const INTERVAL_MS = 200;
 const TIMEOUT_MS = 300;
@@ -47,37 +48,6 @@ async function kill(b: Backend): Promise<void> {
   if (!s) return;
   s.closeAllConnections();
   await new Promise<void>((resolve) => s.close(() => resolve()));
-}
-
-async function freePort(host: string): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, host, r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-function fetchVia(host: string, port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = get({ host, port, path: '/', agent: false, timeout: 2000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
-
-/** Polls `cond` every 10 ms until true; fails after `boundMs`. Returns the elapsed time. */
-async function waitFor(what: string, boundMs: number, cond: () => boolean): Promise<number> {
-  const t0 = performance.now();
-  for (;;) {
-    if (cond()) return performance.now() - t0;
-    if (performance.now() - t0 > boundMs) throw new Error(`${what}: not within ${boundMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('director integration: real embedded engine + real health monitor on loopback', function () {

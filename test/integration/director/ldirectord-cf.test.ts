@@ -5,8 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
-import { createServer, get, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfigText } from '../../../src/config/load.js';
@@ -15,6 +14,7 @@ import { MemoryLogger } from '../../../src/core/logger.js';
 import { Director } from '../../../src/director/director.js';
 import { EmbeddedEngine } from '../../../src/engine/embedded/index.js';
 import { createHealthMonitor } from '../../../src/health/monitor.js';
+import { fetchVia, freePort, waitFor } from './helpers.js';
 
 async function httpServer(host: string, handler: (path: string) => string): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
@@ -23,35 +23,6 @@ async function httpServer(host: string, handler: (path: string) => string): Prom
   });
   await new Promise<void>((r) => server.listen(0, host, r));
   return { server, port: (server.address() as { port: number }).port };
-}
-
-async function freePort(host: string): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, host, r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-function fetchVia(host: string, port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = get({ host, port, path: '/', agent: false, timeout: 2000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
-
-async function waitFor(what: string, boundMs: number, cond: () => boolean): Promise<void> {
-  const t0 = performance.now();
-  while (!cond()) {
-    if (performance.now() - t0 > boundMs) throw new Error(`${what}: not within ${boundMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('director integration: an ldirectord.cf through the real parser, engine and checks', function () {

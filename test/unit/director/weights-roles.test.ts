@@ -44,6 +44,9 @@ describe('director: agent weight percentages (HAProxy semantics)', () => {
     await h.director.settled();
     assert.equal(h.engine.weightOf(VID, R1), 7);
     assert.equal(h.engine.weightOf(VID, R2), 4);
+    const st = h.director.status().virtuals[0]?.reals;
+    assert.deepEqual([st?.[0]?.configuredWeight, st?.[0]?.checkWeightPercent, st?.[0]?.engineWeight], [10, 75, 7], 'status shows why the weight is 7');
+    assert.equal(st?.[1]?.checkWeightPercent, undefined);
     assert.equal(h.director.status().virtuals[0]?.liveWeightSum, 11);
 
     // A later result changes only the percentage (no transition): the tick notices it.

@@ -54,6 +54,10 @@ describe('health/checks protocol pieces', () => {
     assert.deepEqual(parseAgentReply('drain'), { state: undefined, drain: true, weightPercent: undefined, comment: undefined });
     assert.equal(parseAgentReply('maint # disk full').comment, 'disk full');
     assert.equal(parseAgentReply('stopped').state, 'down');
+    // HAProxy takes any percentage, clamped to 25600 against overflow (the weight itself is capped by the director).
+    assert.equal(parseAgentReply('1000%').weightPercent, 1000);
+    assert.equal(parseAgentReply('up 99999%').weightPercent, 25_600);
+    assert.equal(parseAgentReply('0%').weightPercent, 0);
   });
 
   it('dns: query encoding and response decoding with name compression', () => {

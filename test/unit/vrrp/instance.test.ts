@@ -155,6 +155,19 @@ describe('vrrp/instance: socket ↔ validation ↔ state machine ↔ VIPs/GARP',
     assert.equal(clock.pendingTimers(), 0);
   });
 
+  it('never takes a leftover VIP as its primary (source) address', () => {
+    const { inst, rawnet, clock } = setup({}, [
+      { family: 4, address: '10.9.0.50', prefixLength: 24 },
+      { family: 4, address: '10.9.0.2', prefixLength: 24 },
+    ]);
+    assert.equal(inst.primaryAddress, '10.9.0.2');
+    inst.start();
+    clock.advance(4000);
+    const first = rawnet.sent.find((s) => s.kind === 'vrrp');
+    assert.ok(first?.kind === 'vrrp' && first.source === '10.9.0.2');
+    inst.destroy();
+  });
+
   it('without a source address on the interface the instance starts in FAULT ("src address not configured")', () => {
     const { inst, changes } = setup({}, []);
     inst.start();
