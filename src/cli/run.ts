@@ -91,7 +91,8 @@ ipvsadm-compatible (same options and output as ipvsadm(8); names from /etc/hosts
   -a|-e -t|-u|-f SERVICE -r REAL[:PORT] [-g|-m|-i] [-w W] [-x U] [-y L]
   -d -t|-u|-f SERVICE -r REAL[:PORT]
   -C   clear runtime edits       -Z [SERVICE]  zero counters   --set TCP TCPFIN UDP
-  Edits are runtime overrides kept across reloads and dropped by -C or a restart.
+  Edits are runtime overrides (shown by status) kept across reloads and restarts and
+  dropped only by -C; -R applies all lines or none.
 
 Options:
   -s, --socket PATH   control socket (default ${DEFAULT_SOCKET_PATH}, or $DIRECTORCTL_SOCKET);
@@ -276,7 +277,7 @@ async function runIpvsadm(io: CliIo, global: GlobalOptions, session: Session): P
           io.stderr.write(
             `directorctl: restore stopped at input line ${line ?? '?'}: ${failed?.error?.code ?? ''} ${failed?.error?.message ?? 'failed'}\n` +
               (failed?.error?.hint ? `  hint: ${failed.error.hint}\n` : '') +
-              `  ${result.applied} of ${parsed.length} commands were applied\n`,
+              (result.applied === 0 ? `  nothing was applied: a restore is all or nothing\n` : `  ${result.applied} of ${parsed.length} commands were applied\n`),
           );
         }
         return exitFor(failed?.error?.code);

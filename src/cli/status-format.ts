@@ -27,6 +27,14 @@ export function roughDuration(ms: number): string {
 }
 
 function overrideText(real: RealStatus, now: number): string {
+  const base = overrideBase(real, now);
+  // Runtime (ipvsadm-style) edits are overrides too: kept until `directorctl -C`.
+  if (!real.runtime) return base;
+  const mark = `runtime-${real.runtime.kind} by ${real.runtime.by}`;
+  return base === '-' ? mark : `${mark}; ${base}`;
+}
+
+function overrideBase(real: RealStatus, now: number): string {
   const o = real.override;
   if (!o) {
     if (real.maintenance) return real.maintenanceFile ? `maintenance (${real.maintenanceFile})` : 'maintenance';
@@ -49,6 +57,7 @@ function virtualTitle(v: VirtualStatus): string {
   if (v.fallbackActive) flags.push('FALLBACK ACTIVE');
   const live = v.reals.filter((r) => r.health === 'up').length;
   flags.push(`${live}/${v.reals.length} up`);
+  if (v.runtime) flags.push(`runtime-${v.runtime.kind} by ${v.runtime.by} (directorctl -C drops it)`);
   return `${v.id}  ${flags.join(', ')}`;
 }
 
@@ -81,6 +90,11 @@ export function formatStatus(status: DirectorStatus, now: number): string {
         '  ',
       ),
     );
+  }
+  const edits = status.runtimeEdits;
+  if (edits) {
+    for (const d of edits.deletedServices) out.push(`runtime edit: ${d.id} deleted by ${d.by} (directorctl -C restores it)`);
+    if (edits.timeouts) out.push(`runtime edit: timeouts tcp ${edits.timeouts.tcpMs / 1000} tcpfin ${edits.timeouts.tcpFinMs / 1000} udp ${edits.timeouts.udpMs / 1000} set by ${edits.timeouts.by}`);
   }
   out.push('', status.virtuals.length === 0 ? 'No virtual services.' : 'Virtual services');
   for (const v of status.virtuals) {

@@ -134,8 +134,9 @@ export interface VersionInfo {
  * ipvsadm-style runtime overrides (directorctl -A/-E/-D/-a/-e/-d/-C/-Z/--set and -R).
  *
  * These edit the running table the way ipvsadm edits the kernel's, but they are recorded as
- * overrides on top of the config: a reload keeps them, and `directorctl -C` or a restart drops
- * them. Semantics follow ipvsadm(8): -A on an existing service and -a on an existing real are
+ * overrides on top of the config (src/director/runtime-edits.ts): health transitions, a reload
+ * and a restart (state file) keep them, `directorctl status` shows them, and only `directorctl -C`
+ * drops them. A batch (-R) is applied all or nothing, in one engine apply. Semantics follow ipvsadm(8): -A on an existing service and -a on an existing real are
  * errors (use -E/-e), -d of a real of an unknown service says "no such service".
  * -------------------------------------------------------------------------------------------- */
 
@@ -191,7 +192,7 @@ export type IpvsCommand =
   /** --set tcp tcpfin udp (seconds on the command line, ms here; 0 = unchanged). */
   | { readonly op: 'set-timeouts'; readonly timeouts: ConnectionTimeouts };
 
-/** Outcome of one command in a batch (ipvsadm -R applies line by line and stops at the first error). */
+/** Outcome of one command in a batch (a refused batch reports only the refused command). */
 export interface IpvsCommandOutcome {
   readonly index: number;
   readonly ok: boolean;
@@ -200,7 +201,7 @@ export interface IpvsCommandOutcome {
 
 /** Result of `ipvsadm()` for a batch. */
 export interface IpvsBatchResult {
-  /** Commands applied before the first failure (all of them when ok). */
+  /** Commands applied: all of them when ok, 0 when one was refused (a batch is all or nothing). */
   readonly applied: number;
   readonly ok: boolean;
   readonly outcomes: readonly IpvsCommandOutcome[];
@@ -275,7 +276,7 @@ export interface ControlApi extends ControlReadApi {
   checkNow(selector: RealSelector, ctx?: ControlCallContext): Promise<readonly CheckNowResult[]>;
   /** Give away mastership of one VRRP instance, or of every instance that is MASTER. */
   failover(instance: string | undefined, ctx?: ControlCallContext): Promise<FailoverResult>;
-  /** Apply ipvsadm-style edits in order, stopping at the first failure (ipvsadm -R semantics). */
+  /** Apply ipvsadm-style edits in order, all or nothing: the first refusal leaves the table unchanged. */
   ipvsadm(commands: readonly IpvsCommand[], ctx?: ControlCallContext): Promise<IpvsBatchResult>;
 }
 

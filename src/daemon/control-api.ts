@@ -3,7 +3,6 @@
  * goes through the Daemon (load the file, refuse it whole on any error, else director.reload).
  * Each admin call passes "who" (the control peer) to the director, which writes it to the log.
  */
-import { DirectorError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import type {
   ChangeResult,
@@ -20,6 +19,7 @@ import type {
   IpvsCommand,
   IpvsCommandOutcome,
   IpvsServiceRef,
+  L7ServiceRules,
   RealRef,
   RealSelector,
   ReloadResult,
@@ -27,6 +27,8 @@ import type {
 } from '../control/api.js';
 import { PROTOCOL_VERSION } from '../control/protocol.js';
 import type { ClusterConfig } from '../config/model.js';
+import type { RuntimeEditResult } from '../director/director.js';
+import type { RuntimeEditCommand } from '../director/runtime-edits.js';
 import type { DirectorStatus } from '../director/status.js';
 import type { DrainHandle } from '../director/types.js';
 import type { ConnectionEntry, EngineStats } from '../engine/model.js';
@@ -43,6 +45,9 @@ export interface AdminDirector {
   drain(selector: RealSelector, deadlineMs: number, by?: string): DrainHandle;
   checkNow(selector: RealSelector, by?: string): Promise<{ virtualId: string; realKey: string; result: CheckResult }[]>;
   failover(instance?: string, by?: string): Promise<string[]>;
+  runtimeEdit(commands: readonly RuntimeEditCommand[], by?: string): Promise<RuntimeEditResult>;
+  /** The effective table (config + runtime edits). */
+  currentConfig(): ClusterConfig;
 }
 
 /** What the adapter needs of the Daemon. */
@@ -91,7 +96,8 @@ export class DaemonControlApi implements ControlApi {
   }
 
   timeouts(): ConnectionTimeouts {
-    return this.options.daemon.config?.virtualServices[0]?.timeouts ?? DEFAULT_TIMEOUTS;
+    // --set applies to every service (runtime edit), so the first service's timeouts are the table's.
+    return this.director.currentConfig().virtualServices[0]?.timeouts ?? this.options.daemon.config?.virtualServices[0]?.timeouts ?? DEFAULT_TIMEOUTS;
   }
 
   version(): VersionInfo {
@@ -198,59 +204,27 @@ export class DaemonControlApi implements ControlApi {
   }
 
   /**
-   * ipvsadm-style edits, as far as they map onto the director's overrides (which survive a
-   * reload, as ipvsadm edits do not): `-e ... -w N` pins a weight, `-d` takes a real out (as a
-   * disable) and `-a` of such a real brings it back (enable). Adding new services or reals,
-   * changing the forwarding method or thresholds, -C, -Z and --set are not supported yet; the
-   * batch stops at the first failure, as `ipvsadm -R` does.
+   * ipvsadm-style edits (directorctl -A/-E/-D/-a/-e/-d/-C/-Z/--set, and -R as one batch): the
+   * director applies the whole batch or none of it, in one engine apply, and writes one audit
+   * line per command with the peer (rules: src/director/runtime-edits.ts). On a refusal, every
+   * command before the refused one is reported as not applied either (`applied: 0`): unlike
+   * ipvsadm -R, a bad line never leaves a half-restored table.
    */
   async ipvsadm(commands: readonly IpvsCommand[], ctx?: ControlCallContext): Promise<IpvsBatchResult> {
-    const outcomes: IpvsCommandOutcome[] = [];
-    let applied = 0;
-    for (const [index, command] of commands.entries()) {
-      try {
-        this.applyIpvs(command, describePeer(ctx?.peer));
-        outcomes.push({ index, ok: true });
-        applied++;
-      } catch (error) {
-        const e = error as DirectorError;
-        outcomes.push({ index, ok: false, error: { code: e.code ?? 'DIR_ERR_DAEMON_NOT_SUPPORTED', message: e.message, ...(e.hint ? { hint: e.hint } : {}) } });
-        return { applied, ok: false, outcomes };
-      }
-    }
-    return { applied, ok: true, outcomes };
+    const result = await this.director.runtimeEdit(commands, describePeer(ctx?.peer));
+    if (result.ok) return { applied: result.applied, ok: true, outcomes: commands.map((_, index) => ({ index, ok: true })) };
+    const e = result.error;
+    const outcomes: IpvsCommandOutcome[] = [{ index: result.index, ok: false, error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } }];
+    return { applied: 0, ok: false, outcomes };
   }
 
-  private applyIpvs(command: IpvsCommand, by: string): void {
-    if (command.op !== 'edit-real' && command.op !== 'delete-real' && command.op !== 'add-real') {
-      throw new DirectorError('DIR_ERR_DAEMON_NOT_SUPPORTED', { what: `ipvsadm ${command.op}` });
-    }
-    const virtualId = ipvsServiceId(command.service);
-    const virtual = this.director.status().virtuals.find((v) => v.id === virtualId);
-    if (!virtual) throw new DirectorError('DIR_ERR_CONTROL_NO_SUCH_SERVICE', { service: virtualId });
-    const realKey = command.real.address.includes(':') ? `[${command.real.address}]:${command.real.port}` : `${command.real.address}:${command.real.port}`;
-    const real = virtual.reals.find((r) => r.key === realKey);
-    const selector: RealSelector = { virtualId, realKey };
-    if (command.op === 'add-real') {
-      if (!real) throw new DirectorError('DIR_ERR_DAEMON_NOT_SUPPORTED', { what: `adding real server ${realKey} that is not in the config` });
-      if (real.override?.kind !== 'disabled') throw new DirectorError('DIR_ERR_CONTROL_REAL_EXISTS', { real: realKey, service: virtualId });
-      this.director.enable(selector, by);
-      // directorctl always sends a weight (ipvsadm's default 1); pin it only when it differs.
-      if (command.options.weight !== undefined && command.options.weight !== real.configuredWeight) this.director.setWeight(selector, command.options.weight, by);
-      return;
-    }
-    if (!real) throw new DirectorError('DIR_ERR_CONTROL_NO_SUCH_REAL', { real: realKey, where: ` in ${virtualId}` });
-    if (command.op === 'delete-real') {
-      this.director.disable(selector, by);
-      return;
-    }
-    const o = command.options;
-    if ((o.forward !== undefined && o.forward !== real.forward) || o.upperThreshold !== undefined || o.lowerThreshold !== undefined) {
-      throw new DirectorError('DIR_ERR_DAEMON_NOT_SUPPORTED', { what: 'changing the forwarding method or thresholds of a real at run time' });
-    }
-    if (o.weight !== undefined) this.director.setWeight(selector, o.weight, by);
+  /** tcpvsadm --list: the L7 content rules of every tcp virtual that has some, in match order. */
+  l7Rules(): readonly L7ServiceRules[] {
+    return this.director
+      .currentConfig()
+      .virtualServices.filter((vs) => vs.l7Rules.length > 0)
+      .map((vs) => ({ virtualId: vs.id, rules: vs.l7Rules.map((r) => ({ pattern: r.pattern, reals: [...r.reals] })) }));
   }
-
 }
 
 /** The config's virtual id for an ipvsadm service reference (`tcp:192.0.2.1:80`, `fwm:1`, `fwm6:1`). */

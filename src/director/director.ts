@@ -25,7 +25,7 @@ import { DirectorError } from '../core/errors.js';
 import { formatEndpoint, formatHost, parseEndpoint } from '../core/ip.js';
 import type { Logger } from '../core/logger.js';
 import type { HealthStatus, VrrpState } from '../core/types.js';
-import type { ConnectionEntry, DesiredState, EngineStats, ForwardingEngine } from '../engine/model.js';
+import type { ConnectionEntry, Counters, DesiredState, EngineStats, ForwardingEngine } from '../engine/model.js';
 import type { CheckResult, HealthMonitor, HealthTarget, HealthTransition } from '../health/types.js';
 import { runCommand as systemRunCommand } from '../sys/exec.js';
 import type { VrrpController, VrrpStateChange } from '../vrrp/types.js';
@@ -34,8 +34,18 @@ import { MaintenanceDir, systemReverseLookup, type MaintenanceProbe } from './ma
 import { SendmailMailer, SmtpMailer } from './mailer.js';
 import { MonitorFileWriter, monitorLine, monitorLogs, monitorRealId } from './monitor-file.js';
 import { fallbackKey, isServiceable, pairKey, planVirtual, virtualLabel, type PairInput, type VirtualPlan } from './plan.js';
+import {
+  effectiveConfig,
+  emptyOverlay,
+  foldCommand,
+  overlayIsEmpty,
+  pruneOverlay,
+  type PairOp,
+  type RuntimeEditCommand,
+  type RuntimeOverlay,
+} from './runtime-edits.js';
 import { loadStateFile, saveStateFile, STATE_FILE_VERSION, type DirectorStateData, type PairRecord } from './state-file.js';
-import type { DirectorReadApi, DirectorStatus, LastCheck, RealOverride, RealStatus, VirtualStatus } from './status.js';
+import type { DirectorReadApi, DirectorStatus, LastCheck, RealOverride, RealStatus, RuntimeEditMark, VirtualStatus } from './status.js';
 import type { DaemonPhase, DrainHandle, DrainOutcome, DrainProgress, Mailer, RealSelector, ReverseLookup, RunCommand } from './types.js';
 
 /** Everything a Director is built from. */
@@ -126,8 +136,18 @@ interface DrainTracker {
 const ROLE_RANK: Readonly<Record<VrrpState, number>> = { MASTER: 3, BACKUP: 2, FAULT: 1, INIT: 0 };
 
 /** The director. */
+/** Outcome of a batch of runtime edits: all applied, or none (the index of the refused one). */
+export type RuntimeEditResult = { readonly ok: true; readonly applied: number } | { readonly ok: false; readonly index: number; readonly error: DirectorError };
+
 export class Director implements DirectorReadApi {
+  /** The effective table: the config file's services with the runtime overlay on top. */
   private config: ClusterConfig;
+  /** The config as loaded from the file (start or the last reload). */
+  private baseConfig: ClusterConfig;
+  private overlay: RuntimeOverlay = emptyOverlay();
+  /** -Z: engine counters at the last zeroing, per service key and per `<service>/<real>` (the engine has no zeroCounters()). */
+  private readonly counterBaseline = new Map<string, Counters>();
+  private tableChain: Promise<void> = Promise.resolve();
   private readonly engine: ForwardingEngine;
   private readonly health: HealthMonitor;
   private readonly vrrp: VrrpController | undefined;
@@ -168,6 +188,7 @@ export class Director implements DirectorReadApi {
 
   constructor(private readonly options: DirectorOptions) {
     this.config = options.config;
+    this.baseConfig = options.config;
     this.engine = options.engine;
     this.health = options.health;
     this.vrrp = options.vrrp;
@@ -219,6 +240,13 @@ export class Director implements DirectorReadApi {
         this.log.info('state restored', { path: this.options.stateFile, pairs: Object.keys(loaded.state.pairs).length, savedAt: loaded.state.savedAt });
       }
     }
+    if (restored?.runtime) {
+      const { overlay, dropped } = pruneOverlay(this.baseConfig, restored.runtime);
+      for (const d of dropped) this.log.warn(`runtime edit dropped: ${d}`, { audit: true });
+      this.overlay = overlay;
+      this.config = effectiveConfig(this.baseConfig, overlay);
+      if (!overlayIsEmpty(overlay)) this.log.info('runtime edits restored (directorctl -C drops them)', { services: Object.keys(overlay.addedServices), reals: Object.keys(overlay.addedReals) });
+    }
     this.installConfig(this.config, restored);
     this.unsubscribe.push(this.health.onTransition((t) => this.onTransition(t)));
     if (this.vrrp) {
@@ -245,11 +273,45 @@ export class Director implements DirectorReadApi {
    * Applies a new config. Health state and overrides of (virtual, real) pairs present in both
    * survive; new pairs start per their initialState; removed pairs are purged. One engine apply.
    */
-  async reload(next: ClusterConfig): Promise<void> {
+  reload(next: ClusterConfig): Promise<void> {
+    return this.serialTable(() => this.doReload(next));
+  }
+
+  /** Reloads and runtime edits both rebuild the table: one at a time, in arrival order. */
+  private serialTable<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tableChain.then(fn);
+    this.tableChain = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async doReload(next: ClusterConfig): Promise<void> {
     this.assertRunning('reload');
     const previous = this.phase;
     this.phase = 'reloading';
     try {
+      // Runtime edits survive a reload (runtime-edits.ts); the ones the new config made moot go.
+      const { overlay, dropped } = pruneOverlay(next, this.overlay);
+      for (const d of dropped) this.log.info(`runtime edit dropped at reload: ${d}`, { audit: true });
+      this.baseConfig = next;
+      this.overlay = overlay;
+      await this.installTable(effectiveConfig(next, overlay));
+      this.reloads.ok++;
+    } catch (err) {
+      this.reloads.failed++;
+      this.reloads.lastError = (err as Error).message;
+      this.log.error('reload failed', { error: (err as Error).message });
+      throw err;
+    } finally {
+      if (this.phase === 'reloading') this.phase = previous === 'starting' ? 'starting' : 'running';
+    }
+  }
+
+  /** Installs a new effective table: pairs of both keep health and overrides; one engine apply. */
+  private async installTable(next: ClusterConfig): Promise<void> {
+    {
       const oldVirtuals = new Map(this.virtuals);
       const nextPairKeys = new Set(next.virtualServices.flatMap((vs) => vs.reals.map((r) => pairKey(vs.id, r.key))));
       // Purge removed pairs (ldirectord "Purged real server (start)", 10.1 step 3).
@@ -282,15 +344,108 @@ export class Director implements DirectorReadApi {
       await this.scanMaintenance();
       await this.applyNow();
       this.restartTick();
-      this.reloads.ok++;
       this.scheduleSave();
-    } catch (err) {
-      this.reloads.failed++;
-      this.reloads.lastError = (err as Error).message;
-      this.log.error('reload failed', { error: (err as Error).message });
-      throw err;
-    } finally {
-      if (this.phase === 'reloading') this.phase = previous === 'starting' ? 'starting' : 'running';
+    }
+  }
+
+  // ---------------------------------------------------------------- runtime edits (ipvsadm-style)
+
+  /**
+   * Applies ipvsadm-style edits (directorctl -A/-E/-D/-a/-e/-d/-C/-Z/--set, -R) all or nothing:
+   * every command is validated against the table as the previous ones left it, then the result
+   * is installed in one engine apply; on the first refusal nothing changes (unlike ipvsadm -R,
+   * which leaves a half-restored table). Rules and their reasons: src/director/runtime-edits.ts.
+   */
+  runtimeEdit(commands: readonly RuntimeEditCommand[], by = 'unknown'): Promise<RuntimeEditResult> {
+    this.assertRunning('edit the table');
+    return this.serialTable(() => this.doRuntimeEdit(commands, by));
+  }
+
+  private async doRuntimeEdit(commands: readonly RuntimeEditCommand[], by: string): Promise<RuntimeEditResult> {
+    this.assertRunning('edit the table');
+    const now = this.clock.wallNow();
+    const stamp = { by, since: now };
+    let overlay = this.overlay;
+    let clear = false;
+    const zero: (string | undefined)[] = [];
+    const pairOps: PairOp[] = [];
+    const restoring = commands.length > 1;
+    for (const [index, cmd] of commands.entries()) {
+      try {
+        if (cmd.op === 'clear') {
+          overlay = emptyOverlay();
+          clear = true;
+          pairOps.length = 0;
+          continue;
+        }
+        if (cmd.op === 'zero') {
+          const id = cmd.service ? effectiveConfig(this.baseConfig, overlay).virtualServices.find((v) => v.id === serviceRefId(cmd.service as NonNullable<typeof cmd.service>))?.id : undefined;
+          if (cmd.service && id === undefined) throw new DirectorError('DIR_ERR_CONTROL_NO_SUCH_SERVICE', { service: serviceRefId(cmd.service) });
+          zero.push(id);
+          continue;
+        }
+        const disabled = (virtualId: string, realKey: string): boolean => {
+          const pending = [...pairOps].reverse().find((p) => p.virtualId === virtualId && p.realKey === realKey && p.kind !== 'weight');
+          if (pending) return pending.kind === 'disable';
+          if (clear) return false;
+          return this.pairs.get(pairKey(virtualId, realKey))?.override?.kind === 'disabled';
+        };
+        const r = foldCommand(this.baseConfig, overlay, cmd, stamp, restoring, disabled);
+        overlay = r.overlay;
+        pairOps.push(...r.pairOps);
+      } catch (err) {
+        const error = err instanceof DirectorError ? err : new DirectorError('DIR_ERR_DIRECTOR_UNAVAILABLE', { reason: (err as Error).message }, { cause: err });
+        this.log.warn('admin: runtime edit refused, nothing changed', { audit: true, by, index, command: cmd, code: error.code, error: error.message });
+        return { ok: false, index, error };
+      }
+    }
+    for (const cmd of commands) this.log.info(`admin: ipvsadm ${describeEdit(cmd)}`, { audit: true, by, command: cmd });
+    if (clear) {
+      // -C: back to exactly what the config and the checks say (runtime-edits.ts explains why the configured services stay).
+      for (const p of this.pairs.values()) {
+        this.cancelDrainsOf(p.key);
+        delete p.override;
+      }
+    }
+    const changedTable = overlay !== this.overlay;
+    this.overlay = overlay;
+    if (changedTable) await this.installTable(effectiveConfig(this.baseConfig, overlay));
+    for (const op of pairOps) {
+      const p = this.pairs.get(pairKey(op.virtualId, op.realKey));
+      if (!p) continue;
+      this.cancelDrainsOf(p.key);
+      if (op.kind === 'enable') delete p.override;
+      else if (op.kind === 'disable') p.override = { kind: 'disabled', since: now, by };
+      else if (op.kind === 'weight') p.override = { kind: 'weight', weight: op.weight, since: now, by };
+    }
+    for (const id of zero) this.zeroCounters(id);
+    this.changed();
+    await this.settled();
+    return { ok: true, applied: commands.length };
+  }
+
+  /** The effective table (config + runtime edits), e.g. for timeouts and L7 rules. */
+  currentConfig(): ClusterConfig {
+    return this.config;
+  }
+
+  /** The runtime edits in force (state file, status). */
+  runtimeOverlay(): RuntimeOverlay {
+    return this.overlay;
+  }
+
+  /** -Z: remember the engine's counters now; engineStats() reports the difference. */
+  private zeroCounters(serviceId: string | undefined): void {
+    let stats: EngineStats;
+    try {
+      stats = this.engine.stats();
+    } catch {
+      return;
+    }
+    for (const s of stats.services) {
+      if (serviceId !== undefined && s.key !== serviceId) continue;
+      this.counterBaseline.set(s.key, s.counters);
+      for (const r of s.reals) this.counterBaseline.set(`${s.key}/${r.key}`, r.counters);
     }
   }
 
@@ -410,6 +565,7 @@ export class Director implements DirectorReadApi {
           ...(snap?.dynamicWeight !== undefined ? { checkWeight: snap.dynamicWeight } : {}),
           ...(snap?.dynamicWeightPercent !== undefined ? { checkWeightPercent: snap.dynamicWeightPercent } : {}),
           ...(snap?.drain === true ? { agentDrain: true } : {}),
+          ...this.realMark(vs.id, real.key),
           history: pair ? pair.history.map((h) => ({ ...h })) : [],
         };
       });
@@ -425,6 +581,7 @@ export class Director implements DirectorReadApi {
         quorumUp: rt?.plan?.quorumUp ?? true,
         ...(rt?.plan ? { liveWeightSum: rt.plan.liveWeightSum } : {}),
         ...(rt && rt.engineErrors.length > 0 ? { engineErrors: [...rt.engineErrors] } : {}),
+        ...this.virtualMark(vs.id),
         reals,
       };
     });
@@ -437,11 +594,45 @@ export class Director implements DirectorReadApi {
       reloads: { ok: this.reloads.ok, failed: this.reloads.failed, ...(this.reloads.lastError !== undefined ? { lastError: this.reloads.lastError } : {}) },
       phase: this.phase,
       alerts: { ...this.alerter.counters },
+      ...(overlayIsEmpty(this.overlay)
+        ? {}
+        : {
+            runtimeEdits: {
+              deletedServices: Object.entries(this.overlay.deletedServices).map(([id, st]) => ({ id, by: st.by, since: st.since })),
+              ...(this.overlay.timeouts ? { timeouts: { ...this.overlay.timeouts } } : {}),
+            },
+          }),
     };
   }
 
+  private virtualMark(id: string): { runtime?: RuntimeEditMark } {
+    const added = this.overlay.addedServices[id];
+    if (added) return { runtime: { kind: 'added', by: added.by, since: added.since } };
+    const edited = this.overlay.serviceEdits[id];
+    return edited ? { runtime: { kind: 'edited', by: edited.by, since: edited.since } } : {};
+  }
+
+  private realMark(virtualId: string, realKey: string): { runtime?: RuntimeEditMark } {
+    const k = pairKey(virtualId, realKey);
+    const added = this.overlay.addedReals[k];
+    if (added) return { runtime: { kind: 'added', by: added.by, since: added.since } };
+    const edited = this.overlay.realEdits[k];
+    return edited ? { runtime: { kind: 'edited', by: edited.by, since: edited.since } } : {};
+  }
+
+  /** The engine's statistics, with counters relative to the last -Z (see zeroCounters). */
   engineStats(): EngineStats {
-    return this.engine.stats();
+    const stats = this.engine.stats();
+    if (this.counterBaseline.size === 0) return stats;
+    const sub = (c: Counters, key: string): Counters => {
+      const b = this.counterBaseline.get(key);
+      // A counter below its baseline means the engine restarted the service: count from there.
+      if (!b || c.conns < b.conns || c.inPackets < b.inPackets || c.inBytes < b.inBytes) return c;
+      return { conns: c.conns - b.conns, inPackets: c.inPackets - b.inPackets, outPackets: Math.max(0, c.outPackets - b.outPackets), inBytes: c.inBytes - b.inBytes, outBytes: Math.max(0, c.outBytes - b.outBytes) };
+    };
+    return {
+      services: stats.services.map((s) => ({ ...s, counters: sub(s.counters, s.key), reals: s.reals.map((r) => ({ ...r, counters: sub(r.counters, `${s.key}/${r.key}`) })) })),
+    };
   }
 
   connections(): readonly ConnectionEntry[] {
@@ -1127,7 +1318,7 @@ export class Director implements DirectorReadApi {
     }
     const fallbackCommands: Record<string, 'start' | 'stop'> = {};
     for (const rt of this.virtuals.values()) if (rt.fallbackCommand) fallbackCommands[rt.vs.id] = rt.fallbackCommand;
-    return { version: STATE_FILE_VERSION, savedAt: this.clock.wallNow(), pairs, fallbackCommands };
+    return { version: STATE_FILE_VERSION, savedAt: this.clock.wallNow(), pairs, fallbackCommands, ...(overlayIsEmpty(this.overlay) ? {} : { runtime: this.overlay }) };
   }
 
   private scheduleSave(): void {
@@ -1179,4 +1370,20 @@ function sameState(a: DesiredState, b: DesiredState): boolean {
 
 function dynamicSig(p: { readonly dynamicWeight?: number | undefined; readonly dynamicWeightPercent?: number | undefined; readonly agentDrain: boolean }): string {
   return `${p.dynamicWeight ?? ''}|${p.dynamicWeightPercent ?? ''}|${p.agentDrain}`;
+}
+
+function serviceRefId(ref: { readonly protocol: string; readonly address?: string; readonly port?: number; readonly fwmark?: number; readonly family?: 4 | 6 }): string {
+  if (ref.protocol === 'fwm') return ref.family === 6 ? `fwm6:${ref.fwmark ?? 0}` : `fwm:${ref.fwmark ?? 0}`;
+  const a = ref.address ?? '';
+  return `${ref.protocol}:${a.includes(':') ? `[${a}]` : a}:${ref.port ?? 0}`;
+}
+
+/** ipvsadm-like words for the audit line. */
+function describeEdit(cmd: RuntimeEditCommand): string {
+  const flag = { 'add-service': '-A', 'edit-service': '-E', 'delete-service': '-D', 'add-real': '-a', 'edit-real': '-e', 'delete-real': '-d', clear: '-C', zero: '-Z', 'set-timeouts': '--set' }[cmd.op];
+  if (cmd.op === 'clear') return flag;
+  if (cmd.op === 'set-timeouts') return `${flag} ${cmd.timeouts.tcpMs / 1000} ${cmd.timeouts.tcpFinMs / 1000} ${cmd.timeouts.udpMs / 1000}`;
+  if (cmd.op === 'zero') return cmd.service ? `${flag} ${serviceRefId(cmd.service)}` : flag;
+  const real = 'real' in cmd ? ` -r ${cmd.real.address.includes(':') ? `[${cmd.real.address}]` : cmd.real.address}:${cmd.real.port}` : '';
+  return `${flag} ${serviceRefId(cmd.service)}${real}`;
 }

@@ -12,6 +12,7 @@ import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DirectorError } from '../core/errors.js';
 import type { HealthStatus } from '../core/types.js';
+import { decodeOverlay, overlayIsEmpty, type RuntimeOverlay } from './runtime-edits.js';
 import type { LastCheck, RealOverride } from './status.js';
 
 export const STATE_FILE_VERSION = 1;
@@ -31,6 +32,8 @@ export interface DirectorStateData {
   readonly pairs: Readonly<Record<string, PairRecord>>;
   /** Last fallbackcommand verb run per virtual id (so a restart still runs the matching "stop"). */
   readonly fallbackCommands: Readonly<Record<string, 'start' | 'stop'>>;
+  /** ipvsadm-style runtime edits (src/director/runtime-edits.ts): they survive a restart. */
+  readonly runtime?: RuntimeOverlay;
 }
 
 /** An empty state. */
@@ -97,7 +100,8 @@ export function decodeState(raw: unknown): DirectorStateData {
     for (const [key, value] of Object.entries(fcIn)) if (value === 'start' || value === 'stop') fallbackCommands[key] = value;
   }
   const savedAt = typeof raw['savedAt'] === 'number' ? raw['savedAt'] : 0;
-  return { version: STATE_FILE_VERSION, savedAt, pairs, fallbackCommands };
+  const runtime = raw['runtime'] !== undefined ? decodeOverlay(raw['runtime']) : undefined;
+  return { version: STATE_FILE_VERSION, savedAt, pairs, fallbackCommands, ...(runtime && !overlayIsEmpty(runtime) ? { runtime } : {}) };
 }
 
 /** Reads the state file. Missing → empty with `missing: true`; damaged → empty with the reason. */

@@ -12,6 +12,14 @@ export type RealOverride =
   | { readonly kind: 'weight'; readonly weight: number; readonly since: number; readonly by: string }
   | { readonly kind: 'drain'; readonly deadlineAt: number; readonly since: number; readonly by: string };
 
+/** A runtime (ipvsadm-style) edit: who made it and when; kept until `directorctl -C` (src/director/runtime-edits.ts). */
+export interface RuntimeEditMark {
+  /** 'added': not in the config (directorctl -A / -a); 'edited': configured, parameters changed (-E / -e). */
+  readonly kind: 'added' | 'edited';
+  readonly by: string;
+  readonly since: number;
+}
+
 /** The last check of a real. Times are wall-clock ms since the epoch. */
 export interface LastCheck {
   readonly ok: boolean;
@@ -48,6 +56,8 @@ export interface RealStatus {
   readonly checkWeightPercent?: number;
   /** The agent asked for drain (present only when it did). */
   readonly agentDrain?: boolean;
+  /** Present when the real was added or edited at run time. */
+  readonly runtime?: RuntimeEditMark;
 }
 
 /** One virtual service. */
@@ -68,6 +78,8 @@ export interface VirtualStatus {
   readonly liveWeightSum?: number;
   /** Items of the last engine apply that failed for this virtual (`key: message`). */
   readonly engineErrors?: readonly string[];
+  /** Present when the service was added or edited at run time. */
+  readonly runtime?: RuntimeEditMark;
 }
 
 /** Everything `directorctl status` shows. */
@@ -85,6 +97,11 @@ export interface DirectorStatus {
   readonly phase?: 'created' | 'starting' | 'running' | 'stopping' | 'reloading' | 'closed';
   /** E-mail alert counters. */
   readonly alerts?: { readonly sent: number; readonly failed: number; readonly suppressed: number; readonly filtered: number };
+  /** Runtime deletions and --set in force (additions and edits are marked on their virtual/real). */
+  readonly runtimeEdits?: {
+    readonly deletedServices: readonly { readonly id: string; readonly by: string; readonly since: number }[];
+    readonly timeouts?: { readonly tcpMs: number; readonly tcpFinMs: number; readonly udpMs: number; readonly by: string; readonly since: number };
+  };
 }
 
 /** The director's read side, for control. */

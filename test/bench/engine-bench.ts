@@ -213,6 +213,8 @@ end
       `CPU efficiency (per proxy CPU-second): short req haproxy ${eff('hs', (r) => r.requests).toFixed(0)}, engine ${eff('es', (r) => r.requests).toFixed(0)}; ` +
         `bulk MiB haproxy ${eff('hb', (r) => r.mibPerSec * duration).toFixed(0)}, engine ${eff('eb', (r) => r.mibPerSec * duration).toFixed(0)}`,
     );
+    const usPerConn = (k: string): number => med(k, (r) => (r.cpuSeconds * 1e6) / r.requests);
+    console.log(`proxy CPU per short connection: haproxy ${usPerConn('hs').toFixed(0)} µs, engine ${usPerConn('es').toFixed(0)} µs`);
     console.log(`short latency p50/p99 ms: haproxy ${med('hs', (r) => r.p50Ms).toFixed(2)}/${med('hs', (r) => r.p99Ms).toFixed(2)}, engine ${med('es', (r) => r.p50Ms).toFixed(2)}/${med('es', (r) => r.p99Ms).toFixed(2)}`);
     if (profile) console.log(`cpu profile(s): ${dir}/prof (kept)`);
     const round = (x: number, d = 2): number => Number(x.toFixed(d));
@@ -229,6 +231,8 @@ end
       haproxy_p99_ms: round(med('hs', (r) => r.p99Ms)),
       short_cpu_efficiency_ratio: round(eff('es', (r) => r.requests) / eff('hs', (r) => r.requests)),
       bulk_cpu_efficiency_ratio: round(eff('eb', (r) => r.mibPerSec) / eff('hb', (r) => r.mibPerSec)),
+      engine_short_cpu_us_per_conn: round(usPerConn('es'), 0),
+      haproxy_short_cpu_us_per_conn: round(usPerConn('hs'), 0),
       engine_workers: Number(process.env.BENCH_WORKERS ?? 1),
       reps,
       duration_s: duration,

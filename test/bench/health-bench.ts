@@ -14,10 +14,10 @@
  * measures, per killed target, the time until its transition to down (p50/p99).
  *
  * Options: --targets N (5000), --seconds S (steady window, 8), --kill K (250), --got (use got for
- * plain HTTP too instead of the lean HTTP/1.0 path), --raw10 (http.ts's older raw path),
+ * plain HTTP too instead of the lean HTTP/1.0 path),
  * --interval MS (1000), --server-procs N (2), --node-http, --max-concurrent N.
  * `--compare`: instead, CPU per 1,000 plain-HTTP checks against one server (50 in flight) through
- * got, http.ts's raw HTTP/1.0 path and lean-http.ts (the default), which is how the lean path was
+ * got and lean-http.ts (the default), which is how the lean path was
  * chosen. `--max-concurrent N` sets the monitor's in-flight bound (default: the monitor's).
  * The last line printed is one JSON object.
  */
@@ -29,9 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { systemClock } from '../../src/core/clock.js';
 import { nullLogger } from '../../src/core/logger.js';
 import type { CheckConfig } from '../../src/config/model.js';
-import { createHttpChecker } from '../../src/health/checks/http.js';
 import { createDefaultCheckers } from '../../src/health/checks/index.js';
-import { createNegotiateChecker } from '../../src/health/checks/negotiate.js';
 import { createHealthMonitor } from '../../src/health/monitor.js';
 import type { CheckResult, Checker, HealthTarget } from '../../src/health/types.js';
 
@@ -166,9 +164,7 @@ async function main(): Promise<void> {
     for (let c = 0; c < children.length; c++) endpoints.push(...(await nextMessage(c, 'ready', 120_000)).endpoints);
     console.log(`servers: ${endpoints.length} ${nodeHttp ? 'node:http' : 'raw net'} servers on 127.21.x.y in ${children.length} process(es) (pids ${children.map((c) => c.pid).join(', ')})`);
 
-    // --raw10: http.ts's own raw HTTP/1.0 path (the path before lean-http.ts), for before/after numbers.
-    const useRaw10 = process.argv.includes('--raw10');
-    const base = useRaw10 ? { negotiate: createNegotiateChecker({ http: createHttpChecker({ lean: true }) }) } : createDefaultCheckers({ leanHttp: !useGot });
+    const base = createDefaultCheckers({ leanHttp: !useGot });
     let completed = 0;
     let durationSum = 0;
     const count = (r: CheckResult): CheckResult => {
@@ -261,7 +257,7 @@ async function main(): Promise<void> {
     console.log(
       JSON.stringify({
         targets,
-        http_path: useGot ? 'got' : process.argv.includes('--raw10') ? 'raw10' : 'lean',
+        http_path: useGot ? 'got' : 'lean',
         server: nodeHttp ? 'node-http' : 'raw',
         server_procs: children.length,
         max_concurrent: maxConcurrent > 0 ? maxConcurrent : 'default',
@@ -297,10 +293,9 @@ async function compare(): Promise<void> {
     const result: Record<string, number> = {};
     const paths = {
       got: createDefaultCheckers({ leanHttp: false }).negotiate,
-      raw10: createNegotiateChecker({ http: createHttpChecker({ lean: true }) }),
       lean: createDefaultCheckers().negotiate,
     };
-    for (const name of ['got', 'raw10', 'lean', 'got', 'raw10', 'lean'] as const) {
+    for (const name of ['got', 'lean', 'got', 'lean'] as const) {
       const checker = paths[name];
       const n = 3000;
       let started = 0;

@@ -386,7 +386,10 @@ export function startKeepalived(topo: Topology, node: string, config: string, ta
 /** PIDs of keepalived's parent and VRRP child (for kill -9 of both, spike section 2). */
 export function keepalivedPids(topo: Topology, tag: string): number[] {
   const pids: number[] = [];
-  for (const s of ['main', 'vrrp']) {
+  // The VRRP child first: keepalived's children get SIGTERM when the parent dies
+  // (PR_SET_PDEATHSIG), and a child that sees it before its own SIGKILL arrives shuts down
+  // gracefully and sends priority 0, which would turn a simulated crash into a clean stop.
+  for (const s of ['vrrp', 'main']) {
     try {
       pids.push(Number(readFileSync(join(topo.tmp, `${tag}-${s}.pid`), 'utf8').trim()));
     } catch {

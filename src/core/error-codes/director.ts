@@ -43,4 +43,14 @@ export const DIRECTOR_CODES = {
     hint: 'check the smtp= host accepts mail from this director, or that /usr/sbin/sendmail works',
     exitStatus: EXIT.TEMPFAIL,
   },
+  DIR_ERR_DIRECTOR_RUNTIME_FWMARK: {
+    message: 'cannot add or edit firewall-mark service {service} at run time',
+    hint: 'the embedded engine never sees firewall marks (packets are marked in the kernel); use -t/-u ADDRESS:PORT, or configure the fwmark service for the ipvs engine',
+    exitStatus: EXIT.USAGE,
+  },
+  DIR_ERR_DIRECTOR_RUNTIME_FAMILY: {
+    message: 'real server {real} is not of the address family of {service}',
+    hint: 'an IPv4 service takes IPv4 reals and an IPv6 service IPv6 reals',
+    exitStatus: EXIT.USAGE,
+  },
 } as const satisfies Record<string, ErrorCodeSpec>;

@@ -27,7 +27,7 @@ const EMPTY_BUFFER = Buffer.alloc(0);
  * upstream side (no 64 KiB allocation and no Readable push per read). `handle`, `pauseOnCreate` and
  * `noDelay` are net.Socket constructor options @types/node 20 does not list.
  */
-const clientSocketOptions: net.SocketConstructorOpts & { handle: object | undefined; pauseOnCreate: boolean; noDelay: boolean; onread: { buffer: Buffer; callback: (n: number, buf: Buffer) => boolean } } = {
+const clientSocketOptions: net.SocketConstructorOpts & { handle: TcpHandle | undefined; pauseOnCreate: boolean; noDelay: boolean; onread: { buffer: Buffer; callback: (n: number, buf: Buffer) => boolean } } = {
   handle: undefined,
   allowHalfOpen: true,
   pauseOnCreate: true,
@@ -36,6 +36,11 @@ const clientSocketOptions: net.SocketConstructorOpts & { handle: object | undefi
   noDelay: true,
   onread: { buffer: EMPTY_BUFFER, callback: onClientRead },
 };
+
+/** The part of Node's internal TCP wrap used here. */
+interface TcpHandle {
+  setNoDelay?(enable: boolean): number;
+}
 
 /**
  * net.Server makes every accepted socket without `onread` (Node 20 honours it only on sockets it is
@@ -48,7 +53,7 @@ function takeOverAccept(server: net.Server, svc: ServiceState): void {
   // `_handle` is Node's internal TCP wrap; typed loosely on purpose.
   const handle = (server as unknown as { _handle?: { onconnection?: unknown } })._handle;
   if (handle === undefined || handle === null || typeof handle.onconnection !== 'function') return;
-  handle.onconnection = (err: number, clientHandle: object | undefined): void => {
+  handle.onconnection = (err: number, clientHandle: TcpHandle | undefined): void => {
     if (err !== 0 || clientHandle === undefined) {
       svc.engine.logger.error('accept failed', { service: svc.key, errno: err });
       return;
@@ -412,7 +417,10 @@ export class ServiceState {
   }
 
   /** An accepted connection handed over by takeOverAccept() (no net.Socket made yet). */
-  onAccepted(handle: object): void {
+  onAccepted(handle: TcpHandle): void {
+    // TCP_NODELAY, as net.Server's own onconnection does for `noDelay: true` (the Socket
+    // constructor's noDelay option only takes effect on connect()).
+    handle.setNoDelay?.(true);
     if (this.engine.closing || this.l7 !== undefined) {
       // L7 rules read the request line through 'data' events: a plain socket.
       const sock = new net.Socket({ handle, allowHalfOpen: true, pauseOnCreate: true, readable: true, writable: true, noDelay: true } as net.SocketConstructorOpts);

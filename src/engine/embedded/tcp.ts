@@ -1,11 +1,12 @@
 /**
  * One proxied TCP connection: client socket (accepted on the VIP) <-> upstream socket (to the real).
  *
- * Data path choices come from the measurements in baselines-haproxy-node.md section 3: the upstream
- * socket reads with `onread` into a per-connection 64 KiB buffer taken from a pool and reused for
- * every read (reading stops while a write still references it, and resumes on 'drain'); the
- * client->real direction writes manually with backpressure (Node 20 gives accepted sockets no
- * `onread`); no pipe(); one object per connection.
+ * Data path choices come from the measurements in baselines-haproxy-node.md section 3: both sockets
+ * read with `onread` into a per-connection 64 KiB buffer taken from a pool and reused for every
+ * read (reading stops while a write still references it and resumes once that write is flushed);
+ * writes are manual with backpressure; no pipe(); one object per connection. The accepted socket
+ * gets `onread` because ServiceState builds it itself (see takeOverAccept in service.ts); services
+ * with L7 rules read the request line through 'data' events instead.
  *
  * Half-close: both sockets are allowHalfOpen; a FIN from one side is passed on with end() after the
  * queued data and the other direction keeps flowing (IPVS states FIN_WAIT when the client closed
@@ -17,11 +18,12 @@
  *
  * Per-connection cost (short connections are dominated by it; measurements in the engine-perf
  * report): one TcpFlow per proxied connection holds both sockets; the sockets carry a back-pointer
- * (FLOW symbol) and share module-level listener functions, so a connection allocates no closures;
+ * (FLOW symbol) and share module-level listener functions, so a connection allocates no closures
+ * (two are made lazily, and only for connections that meet backpressure);
  * the upstream socket is built with `new net.Socket()` from a per-real options object and the
  * 'drain' listener is added only when backpressure first happens. On close, a side whose peer has
  * already sent its FIN and that has nothing queued is destroyed (close() sends the FIN) instead of
- * end() + shutdown() + close().
+ * end() + shutdown() + close(); a FIN from the real is held back one event-loop turn (deferEnd).
  */
 import net from 'node:net';
 import { formatEndpointText } from './format.js';
@@ -78,6 +80,34 @@ export function onClientRead(this: FlowSocket, n: number, buf: Buffer): boolean 
 /** onread callback: Node calls it with the upstream socket as `this`. */
 function onUpstreamRead(this: FlowSocket, n: number, buf: Buffer): boolean {
   return this[FLOW].onUpstreamRead(this, n, buf);
+}
+
+/**
+ * deferEnd(): a FIN from the real is passed to the client after one more poll phase of the event
+ * loop (two setImmediate turns: the flow is queued in turn N, moved at N's check phase, handled at
+ * N+1's), which is when a client that closes on receiving the answer has usually been read. HAProxy
+ * does the same in effect (it almost never calls shutdown() on short connections). Pending
+ * immediates keep libuv's poll from blocking, so the delay is one loop iteration, never a wait.
+ */
+let endsQueued: TcpFlow[] = [];
+let endsDue: TcpFlow[] = [];
+let endsScheduled = false;
+
+function deferEnd(flow: TcpFlow): void {
+  endsQueued.push(flow);
+  if (!endsScheduled) {
+    endsScheduled = true;
+    setImmediate(runDeferredEnds);
+  }
+}
+
+function runDeferredEnds(): void {
+  const due = endsDue;
+  endsDue = endsQueued;
+  endsQueued = [];
+  for (let i = 0; i < due.length; i++) (due[i] as TcpFlow).passEndToClient();
+  if (endsDue.length > 0) setImmediate(runDeferredEnds);
+  else endsScheduled = false;
 }
 
 /** Options for `new net.Socket()`; `onread.buffer` is replaced per connection (Node copies both fields). */
@@ -319,6 +349,12 @@ export class TcpFlow implements Flow {
     if (this.state === 'ESTABLISHED') this.toState('FIN_WAIT');
     const up = this.upstream;
     if (up === undefined || up.connecting) return;
+    if (this.upstreamEnded) {
+      // Both peers have sent their FIN (the real's is still held back by deferEnd): with nothing
+      // queued towards the client, close() sends ours.
+      const client = this.client;
+      if (!client.destroyed && !client.writableEnded && client.writableLength === 0) client.destroy();
+    }
     // The real already sent its FIN and nothing is queued towards it: close() sends our FIN, so
     // skip end()'s shutdown() and the stream's finish round.
     if (this.upstreamEnded && up.writableLength === 0) up.destroy();
@@ -331,6 +367,22 @@ export class TcpFlow implements Flow {
     if (this.state === 'ESTABLISHED') this.toState('CLOSE_WAIT');
     if (this.clientClosed) return;
     const client = this.client;
+    if (this.clientEnded) {
+      if (client.writableLength === 0) client.destroy();
+      else client.end();
+      return;
+    }
+    // The client has not closed yet. Request/response clients usually close as soon as they have
+    // the answer we just wrote, so pass the FIN on a little later (deferEnd): if the client's FIN
+    // arrives first, both sides are done and a plain close() replaces shutdown() + close().
+    deferEnd(this);
+  }
+
+  /** Runs from deferEnd's queue: the real's FIN, held back briefly, goes to the client now. */
+  passEndToClient(): void {
+    if (this.clientClosed) return;
+    const client = this.client;
+    if (client.destroyed || client.writableEnded) return;
     if (this.clientEnded && client.writableLength === 0) client.destroy();
     else client.end();
   }

@@ -19,10 +19,9 @@
  * as the request target, without a Host header of ours (ldirectord-spec 10.4). got cannot send an
  * absolute-form target, so that one path uses node:http directly.
  *
- * Plain-HTTP checks take a lean path by default: a raw HTTP/1.0 exchange on one socket (the
- * request keepalived's HTTP_GET sends), same rules, 4-7x less CPU per check than got, which
- * matters at thousands of checks per second (numbers: test/bench/health-bench.ts, the report).
- * `createHttpChecker({ lean: false })` sends plain HTTP through got too.
+ * Plain http normally goes to lean-http.ts (see checks/index.ts and negotiate.ts), which costs
+ * far less CPU per check; this checker serves https, http_proxy, and plain http through got
+ * (the fallback, and `leanHttp: false`).
  */
 import http from 'node:http';
 import net from 'node:net';
@@ -94,7 +93,7 @@ async function viaGot(target: CheckTarget, check: CheckConfig, deadline: Deadlin
   return judge(response.statusCode, body, target, check, deadline, url);
 }
 
-/** node:http request (lean path and http_proxy). */
+/** node:http request (http_proxy: got cannot send an absolute-form request target). */
 function viaNodeHttp(
   target: CheckTarget,
   check: CheckConfig,
@@ -140,84 +139,8 @@ function viaNodeHttp(
   });
 }
 
-/**
- * The lean plain-HTTP path: one TCP connection, `METHOD path HTTP/1.0` with Host and
- * Connection: close (keepalived's HTTP_GET request shape), read until Content-Length or close.
- * HTTP/1.0 means no chunked encoding and no keep-alive to undo. Same rules as the got path.
- */
-function viaRawHttp10(target: CheckTarget, check: CheckConfig, deadline: Deadline, port: number, path: string, what: string): Promise<CheckResult> {
-  return new Promise<CheckResult>((resolve) => {
-    const host = check.virtualHost ?? `${hostForUrl(target.address, target.family)}:${port}`;
-    const socket = net.connect({ host: target.address, port });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let headerEnd = -1;
-    let status = 0;
-    let contentLength = -1;
-    let settled = false;
-    const finish = (r: CheckResult): void => {
-      if (settled) return;
-      settled = true;
-      deadline.signal.removeEventListener('abort', onAbort);
-      socket.destroy();
-      resolve(r);
-    };
-    const onAbort = (): void => finish(deadline.fail(`${what}: ${deadline.reason()}`));
-    deadline.signal.addEventListener('abort', onAbort, { once: true });
-    const complete = (): void => {
-      if (status === 0) {
-        finish(deadline.fail(`${what}: ${size === 0 ? 'connection closed without a response' : 'malformed HTTP response'}`));
-        return;
-      }
-      const all = Buffer.concat(chunks, size);
-      const body = all.subarray(headerEnd, contentLength >= 0 ? headerEnd + contentLength : undefined).toString('utf8');
-      finish(judge(status, body, target, check, deadline, what));
-    };
-    socket.on('connect', () => {
-      socket.write(`${check.httpMethod} ${path} HTTP/1.0\r\nHost: ${host}\r\nUser-Agent: directord health check\r\nConnection: close\r\n\r\n`);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      if (size < MAX_BODY_BYTES) {
-        chunks.push(chunk);
-        size += chunk.length;
-      }
-      if (headerEnd < 0) {
-        const all = chunks.length === 1 ? chunk : Buffer.concat(chunks, size);
-        const end = all.indexOf('\r\n\r\n');
-        if (end < 0) {
-          if (size >= MAX_BODY_BYTES) finish(deadline.fail(`${what}: response headers too large`));
-          return;
-        }
-        headerEnd = end + 4;
-        const head = all.subarray(0, end).toString('latin1');
-        const m = /^HTTP\/\d\.\d (\d{3})/.exec(head);
-        if (!m) {
-          finish(deadline.fail(`${what}: malformed status line ${JSON.stringify(head.split('\r\n')[0]?.slice(0, 60))}`));
-          return;
-        }
-        status = Number(m[1]);
-        const cl = /\r\ncontent-length:[ \t]*(\d+)/i.exec(head);
-        if (cl) contentLength = Number(cl[1]);
-        if (check.httpMethod === 'HEAD' || status === 204 || status === 304) contentLength = 0;
-      }
-      if (contentLength >= 0 && size - headerEnd >= Math.min(contentLength, MAX_BODY_BYTES - headerEnd)) complete();
-      else if (size >= MAX_BODY_BYTES) complete();
-    });
-    socket.on('end', complete);
-    socket.on('error', (err: NodeJS.ErrnoException) => finish(deadline.fail(`${what}: ${err.code ?? err.message}`)));
-  });
-}
-
-export interface HttpCheckerOptions {
-  /**
-   * Plain-HTTP checks over a raw HTTP/1.0 exchange instead of got (default true). Same rules;
-   * measured 4-7x less CPU per check (test/bench/health-bench.ts). https always uses got.
-   */
-  readonly lean?: boolean;
-}
-
 /** The checker for service=http / https / http_proxy. */
-export function createHttpChecker(options: HttpCheckerOptions = {}): Checker {
+export function createHttpChecker(): Checker {
   return {
     run(target, check, signal) {
       return guarded(signal, check.negotiateTimeoutMs, async (deadline) => {
@@ -230,13 +153,6 @@ export function createHttpChecker(options: HttpCheckerOptions = {}): Checker {
             return await viaNodeHttp(target, check, deadline, absolute, host, `proxy ${absolute}`);
           }
           const scheme = check.service === 'https' ? 'https' : 'http';
-          if (scheme === 'http' && options.lean !== false) {
-            const port = checkPortOf(target, check);
-            if (port === undefined) return deadline.fail('no port to check (set checkport)');
-            const path = requestPath(requestOf(target, check));
-            const url = `http://${hostForUrl(target.address, target.family)}:${port}${path}`;
-            return await viaRawHttp10(target, check, deadline, port, path, url);
-          }
           return await viaGot(target, check, deadline, scheme);
         } catch (err) {
           if (deadline.signal.aborted) return deadline.fail(deadline.reason());

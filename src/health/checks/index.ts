@@ -20,7 +20,7 @@ export interface DefaultCheckerOptions {
 export function createDefaultCheckers(options: DefaultCheckerOptions = {}): Record<CheckType, Checker> {
   // Plain http goes to the lean raw HTTP/1.0 checker (lean-http.ts); https and http_proxy, and
   // plain http when leanHttp is false, to the got-based checker of http.ts.
-  const viaGot = createHttpChecker({ lean: false });
+  const viaGot = createHttpChecker();
   const http = options.leanHttp === false ? viaGot : createLeanHttpChecker(viaGot);
   const negotiate = createNegotiateChecker({ http, https: http, http_proxy: http });
   return {

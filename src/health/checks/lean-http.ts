@@ -19,10 +19,13 @@
  *   does not matter (no receive, or HEAD), else at Content-Length or the server's close.
  * - The host is numeric (reals are addressed by IP), so net.connect does no name lookup.
  * - The connection is closed with a TCP RST (SO_LINGER 0, socket.resetAndDestroy) once the
- *   verdict is in, as HAProxy closes its health-check connections: no FIN exchange, and no
- *   TIME_WAIT socket left on either side per check. At 5,000 checks/s a graceful close leaves
- *   ~300,000 TIME_WAIT sockets (60 s each), whose port and hash lookups make every later
- *   connect() slower.
+ *   verdict is in, as HAProxy closes its HTTP checks (haproxy/haproxy#560, #2447): no FIN
+ *   exchange and no TIME_WAIT socket left on either side. A graceful close at 5,000 checks/s
+ *   keeps ~300,000 TIME_WAIT sockets (60 s each); those on the server side (it closes first
+ *   under Connection: close) collide with the checker's next connections from a reused port,
+ *   whose SYN then gets a stale ACK and waits a 1 s retransmission: false timeouts (seen in
+ *   the bench before this path). Trade-off (same as HAProxy's): an application that logs
+ *   resets sees one per check; the banner protocols (smtp, ftp...) still close gracefully.
  *
  * Anything but plain http (https, http_proxy) goes to the fallback checker (http.ts, got).
  */

@@ -6,6 +6,7 @@
 import type { ServiceName } from '../../core/types.js';
 import type { Checker } from '../types.js';
 import { httpChecker } from './http.js';
+import { createLeanHttpChecker } from './lean-http.js';
 import { dnsChecker } from './negotiate/dns.js';
 import { ftpChecker } from './negotiate/ftp.js';
 import { ldapChecker } from './negotiate/ldap.js';
@@ -23,10 +24,13 @@ const noneChecker: Checker = {
   run: () => Promise.resolve({ ok: true, detail: 'service=none: no check, always up (ldirectord)', durationMs: 0 }),
 };
 
-/** Builds the negotiate dispatcher; `http` may be replaced (the lean plain-HTTP path). */
+/** Plain http on the lean raw HTTP/1.0 path (lean-http.ts); anything else it hands to http.ts. */
+const leanHttpChecker: Checker = createLeanHttpChecker(httpChecker);
+
+/** Builds the negotiate dispatcher; `http` may be replaced (e.g. by the got-based checker). */
 export function createNegotiateChecker(overrides: Partial<Record<ServiceName, Checker>> = {}): Checker {
   const table: Record<ServiceName, Checker> = {
-    http: httpChecker,
+    http: leanHttpChecker,
     https: httpChecker,
     http_proxy: httpChecker,
     ftp: ftpChecker,

@@ -428,6 +428,49 @@ describe('engine/embedded TCP (loopback)', function () {
     }
   });
 
+  it('relays a large upload to a slow real byte-exact (client->real backpressure on the reused read buffer)', async () => {
+    const { createHash, randomBytes } = await import('node:crypto');
+    const upload = randomBytes(8 * 1024 * 1024);
+    let received = 0;
+    let uploadHash = '';
+    const server = net.createServer({ allowHalfOpen: true }, (s) => {
+      const h = createHash('sha256');
+      s.on('data', (d: Buffer) => {
+        h.update(d);
+        received += d.length;
+        // A slow real: pause after every chunk so the proxy's writes queue up and it must stop reading the client.
+        s.pause();
+        setImmediate(() => s.resume());
+      });
+      s.on('end', () => {
+        uploadHash = h.digest('hex');
+        s.end('done');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.10.2.31', r));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const vip = freshVip();
+      await applyOk(serviceOf(vip, [realOf({ address: '127.10.2.31', port, key: `127.10.2.31:${port}` })]));
+      const sock = net.connect({ host: vip.address, port: vip.port, localAddress: '127.10.3.1', allowHalfOpen: true });
+      let reply = '';
+      sock.on('data', (d: Buffer) => (reply += d.toString()));
+      const ended = new Promise<void>((r) => sock.once('end', () => r()));
+      sock.end(upload);
+      await ended;
+      assert.equal(reply, 'done');
+      assert.equal(received, upload.length);
+      assert.equal(uploadHash, createHash('sha256').update(upload).digest('hex'));
+      await waitFor(() => engine.connections().length === 0, 'connection finished');
+      const st = engine.stats().services[0]!;
+      assert.equal(st.reals[0]!.counters.inBytes, upload.length);
+      assert.equal(st.counters.inBytes, upload.length);
+      assert.equal(st.reals[0]!.counters.outBytes, 4);
+    } finally {
+      server.close();
+    }
+  });
+
   it('removing a service stops its listener; its live connections finish', async () => {
     const [a] = await backendsN(1, 'name');
     const vip = freshVip();

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { systemClock } from '../../../src/core/clock.js';
 import { MemoryLogger } from '../../../src/core/logger.js';
 import { createHttpChecker } from '../../../src/health/checks/http.js';
+import { createLeanHttpChecker } from '../../../src/health/checks/lean-http.js';
 import { createHealthMonitor } from '../../../src/health/monitor.js';
 import type { HealthTransition } from '../../../src/health/types.js';
 import { waitUntil } from '../../support/servers/process.js';
@@ -25,8 +26,8 @@ describe('health/http negotiate against real nginx', function () {
   });
 
   for (const [name, checker] of [
-    ['got', createNegotiateChecker({ http: createHttpChecker({ lean: false }) })],
-    ['lean raw HTTP/1.0', createNegotiateChecker({ http: createHttpChecker({ lean: true }) })],
+    ['got', createNegotiateChecker({ http: createHttpChecker() })],
+    ['lean raw HTTP/1.0', createNegotiateChecker({ http: createLeanHttpChecker(createHttpChecker()) })],
   ] as const) {
     describe(`plain http via ${name}`, () => {
       const run = (request: string, extra: Parameters<typeof checkConfig>[0] = {}) =>
@@ -174,7 +175,7 @@ describe('health/http negotiate against real nginx', function () {
 
     it('times out at negotiatetimeout (got and lean)', async () => {
       for (const lean of [false, true]) {
-        const checker = createHttpChecker({ lean });
+        const checker = lean ? createLeanHttpChecker(createHttpChecker()) : createHttpChecker();
         const t0 = Date.now();
         const r = await checker.run(checkTarget('127.20.1.2', port), checkConfig({ type: 'negotiate', service: 'http', negotiateTimeoutMs: 400 }), new AbortController().signal);
         const took = Date.now() - t0;
