@@ -20,6 +20,7 @@ import {
   Us,
 } from './harness.js';
 import type { RunnerInstance } from './runner-config.js';
+import { skipBecause } from '../support/skip.js';
 
 const skipReason = netnsSkipReason(['keepalived', 'tcpdump']);
 
@@ -58,7 +59,7 @@ describe('netns: VRRP interop with keepalived 2.2.7', function () {
   };
 
   before(async function () {
-    if (skipReason) return this.skip();
+    if (skipReason) return skipBecause(this, skipReason);
     topo = createInteropTopology();
     wire = capture(topo, 'cl', 'eth0', 'ip proto 112 or arp');
     await captureReady(wire);
@@ -458,7 +459,7 @@ describe('netns: VRRP interop with keepalived 2.2.7', function () {
     let us: Us;
     let ka: NsProcess;
     before(async function () {
-      if (skipReason) return this.skip();
+      if (skipReason) return skipBecause(this, skipReason);
       us = track(new Us(topo, 'us', { instances: [usInstance({ priority: 150 })] }));
       await us.ready();
       await us.state('MASTER', MDI(150) + 2000);

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NsProcess, Topology, netnsSkipReason } from '../support/netns.js';
 import { capture, captureReady, Us } from './harness.js';
+import { skipBecause } from '../support/skip.js';
 
 const skipReason = netnsSkipReason(['tcpdump', 'tshark']);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -18,7 +19,7 @@ describe('netns: wire format of our adverts, GARPs and NAs under tshark -V', fun
   let summary = '';
 
   before(async function () {
-    if (skipReason) return this.skip();
+    if (skipReason) return skipBecause(this, skipReason);
     topo = Topology.create({
       bridges: ['br0'],
       nodes: [

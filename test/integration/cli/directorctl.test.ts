@@ -19,6 +19,7 @@ import type { CliIo } from '../../../src/cli/run.js';
 import { parseNameTables } from '../../../src/cli/names.js';
 import { FakeControlApi, STARTED_AT, sampleStatus } from '../../unit/control/fake-api.js';
 import { tempDir, waitFor } from '../control/helpers.js';
+import { skipBecause } from '../../support/skip.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const binary = join(repoRoot, 'bin', 'directorctl.js');
@@ -351,7 +352,7 @@ describe('directorctl (CLI against a control socket)', function () {
   });
 
   it('a non-root user is refused by the socket mode: EACCES → exit 77 (root only)', async function () {
-    if (process.getuid?.() !== 0) this.skip(); // needs root to switch to nobody and to own the socket
+    if (process.getuid?.() !== 0) skipBecause(this, 'needs root to switch to nobody and to own the socket');
     // A traversable directory so the refusal comes from the socket's own mode (0600), not the path.
     const openDir = join(tmp.dir, 'open');
     mkdirSync(openDir);

@@ -17,6 +17,7 @@ import { MemoryLogger } from '../../../src/core/logger.js';
 import { FakeControlApi, sampleStats } from '../../unit/control/fake-api.js';
 import { RawConnection, tempDir, waitFor } from './helpers.js';
 import { spawn } from 'node:child_process';
+import { skipBecause } from '../../support/skip.js';
 
 async function rejectsWithCode(promise: Promise<unknown>, code: string): Promise<DirectorError> {
   try {
@@ -127,7 +128,7 @@ describe('control protocol (unix socket)', function () {
   });
 
   it('with kernel credentials (sock_diag via ss), the audited peer is the real process, whatever it declares', async function () {
-    if (process.getuid?.() !== 0) this.skip(); // ss shows other processes' sockets only to root
+    if (process.getuid?.() !== 0) skipBecause(this, "ss shows other processes' sockets only to root");
     const r = await raw();
     r.send(`${JSON.stringify({ v: 1, id: 1, method: 'hello', params: { uid: 4242, pid: 1, user: 'mallory' } })}\n`);
     await r.frame(0);
@@ -308,7 +309,7 @@ describe('control protocol (unix socket)', function () {
   });
 
   it('access: a group gets mode 0660 and a 0750 directory; a member whose uid is not allowed is refused (kernel credentials)', async function () {
-    if (process.getuid?.() !== 0) this.skip(); // chown to another group needs root
+    if (process.getuid?.() !== 0) skipBecause(this, 'chown to another group needs root');
     const path = join(tmp.dir, 'group', 'directord.sock');
     const grouped = createControlServer({ socketPath: path, api, logger, access: { gid: 65534, allowedUids: [1000] } });
     await grouped.start();

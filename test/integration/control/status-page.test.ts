@@ -15,6 +15,7 @@ import { nullLogger } from '../../../src/core/logger.js';
 import { FakeControlApi, sampleStats } from '../../unit/control/fake-api.js';
 import { ManualClock } from '../../../src/core/clock.js';
 import type { EngineStats } from '../../../src/engine/model.js';
+import { skipBecause } from '../../support/skip.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const outDir = fileURLToPath(new URL('../../bench/out/', import.meta.url));
@@ -57,7 +58,7 @@ describe('web status page (headless Chromium)', function () {
   let profile: string;
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) this.skip(); // the chromium Debian package is not installed here
+    if (!existsSync(CHROMIUM)) skipBecause(this, 'the chromium Debian package is not installed here');
     // Rates that move, sampled 60 times by stepping the clock, so the sparklines have a shape.
     const api = new FakeControlApi();
     let tick = 0;

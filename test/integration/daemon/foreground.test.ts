@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DIRECTORCTL, DIRECTORD, httpGet, runNode, startNode, startNotifySocket, waitFor, type NotifySocket, type Running } from './support/helpers.js';
+import { skipBecause } from '../../support/skip.js';
 
 const NET = `127.50.${20 + Math.floor(Math.random() * 200)}`;
 const VIP = `${NET}.1:18090`;
@@ -51,7 +52,7 @@ describe('directord -f: the daemon under systemd-like supervision', function () 
   const notifications = (): string[] => sock.messages.map((m) => m.text).filter((t) => !t.startsWith('BARRIER'));
 
   before(async function () {
-    if (!spawnSync('systemd-notify', ['--version']).stdout) this.skip(); // systemd-notify(1) is not installed
+    if (!spawnSync('systemd-notify', ['--version']).stdout) skipBecause(this, 'systemd-notify(1) is not installed');
     dir = mkdtempSync(join(tmpdir(), 'directord-fg-'));
     cf = join(dir, 'fg.cf');
     writeFileSync(cf, config([1, 1]));
@@ -98,7 +99,7 @@ describe('directord -f: the daemon under systemd-like supervision', function () 
   });
 
   it('reloads under wrk load (SIGHUP x4: weights, a real removed and re-added) without a failed request', async function () {
-    if (spawnSync('wrk', ['--version']).error) this.skip(); // wrk is not installed
+    if (spawnSync('wrk', ['--version']).error) skipBecause(this, 'wrk is not installed');
     const wrk = spawn('wrk', ['-t1', '-c16', '-d5s', '--latency', `http://${VIP}/`], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     wrk.stdout.on('data', (c: Buffer) => (out += c.toString()));

@@ -6,6 +6,7 @@ import { ManualClock } from '../../../src/core/clock.js';
 import { MemoryLogger } from '../../../src/core/logger.js';
 import { SdNotifier } from '../../../src/daemon/sd-notify.js';
 import { startNotifySocket, waitFor, type NotifySocket } from './support/helpers.js';
+import { skipBecause } from '../../support/skip.js';
 
 describe('daemon/sd-notify over a real AF_UNIX datagram socket (systemd-notify helper)', function () {
   this.timeout(20_000);
@@ -14,7 +15,7 @@ describe('daemon/sd-notify over a real AF_UNIX datagram socket (systemd-notify h
 
   before(function () {
     if (!(process.env.PATH ?? '').split(':').some((d) => existsSync(`${d}/systemd-notify`))) {
-      this.skip(); // systemd-notify(1) is not installed (Debian package "systemd")
+      skipBecause(this, 'systemd-notify(1) is not installed (Debian package "systemd")');
     }
   });
   beforeEach(async () => {

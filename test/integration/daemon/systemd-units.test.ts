@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './support/helpers.js';
+import { skipBecause } from '../../support/skip.js';
 
 /** Runs systemd-analyze verify on unit files after pointing /usr/bin/directord at this tree. */
 function verify(dir: string, units: Record<string, string>): { status: number | null; stderr: string } {
@@ -21,7 +22,7 @@ describe('systemd units', function () {
   this.timeout(30_000);
   let dir: string;
   before(function () {
-    if (spawnSync('systemd-analyze', ['--version']).status !== 0) this.skip(); // systemd-analyze is not installed
+    if (spawnSync('systemd-analyze', ['--version']).status !== 0) skipBecause(this, 'systemd-analyze is not installed');
   });
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'directord-units-'));
@@ -53,7 +54,7 @@ describe('systemd units', function () {
   });
 
   it('the tmpfiles.d file creates the runtime, state and log directories', function () {
-    if (spawnSync('systemd-tmpfiles', ['--help']).status !== 0) this.skip(); // systemd-tmpfiles is not installed
+    if (spawnSync('systemd-tmpfiles', ['--help']).status !== 0) skipBecause(this, 'systemd-tmpfiles is not installed');
     const root = join(dir, 'root');
     const r = spawnSync('systemd-tmpfiles', ['--create', `--root=${root}`, `${ROOT}systemd/directord.tmpfiles.conf`], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);

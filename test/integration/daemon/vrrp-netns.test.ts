@@ -7,6 +7,7 @@ import type { NsProcess, Topology } from '../../support/netns.js';
 import { netnsSkipReason } from '../../support/netns.js';
 import { advertLines, capture, captureReady, createInteropTopology, IP, startKa } from '../../netns/harness.js';
 import { DIRECTORD, waitFor } from './support/helpers.js';
+import { skipBecause } from '../../support/skip.js';
 
 describe('directord -f with VRRP in a namespace (keepalived as the peer)', function () {
   this.timeout(60_000);
@@ -14,7 +15,7 @@ describe('directord -f with VRRP in a namespace (keepalived as the peer)', funct
 
   before(function () {
     const reason = netnsSkipReason(['keepalived', 'tcpdump']);
-    if (reason) this.skip(); // root, ip, keepalived and tcpdump are needed (reason in netnsSkipReason)
+    if (reason) skipBecause(this, reason);
   });
   after(async () => {
     await topo?.teardown();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { skipBecause } from '../../support/skip.js';
 
 /** Root only: a namespace of our own, where the VIP can be absent and then appear. */
 describe('engine/embedded VIP not present yet (network namespace)', function () {
@@ -8,7 +9,7 @@ describe('engine/embedded VIP not present yet (network namespace)', function () 
   const ns = `dird-eng-${process.pid}`;
 
   before(function () {
-    if (process.getuid?.() !== 0) this.skip(); // needs root for ip netns
+    if (process.getuid?.() !== 0) skipBecause(this, 'needs root for ip netns');
   });
   after(() => {
     if (process.getuid?.() === 0) {

@@ -17,6 +17,7 @@ import { pingChecker } from '../../../src/health/checks/ping.js';
 import { offChecker, onChecker } from '../../../src/health/checks/static.js';
 import type { CheckResult, CheckTarget, Checker } from '../../../src/health/types.js';
 import { checkConfig, checkTarget } from '../../unit/health/fixtures.js';
+import { skipBecause } from '../../support/skip.js';
 
 const signal = new AbortController().signal;
 const run = (checker: Checker, target: CheckTarget, check: Partial<CheckConfig>): Promise<CheckResult> =>
@@ -85,7 +86,7 @@ describe('health checks against protocol stubs and loopback sockets', function (
 
   it('ping: loopback answers (iputils ping, argv, -c 1 per attempt)', async function () {
     const r = await run(pingChecker, checkTarget('127.20.11.2', 0), { type: 'ping', timeoutMs: 1000, checkCount: 2 });
-    if (!r.ok && /Operation not permitted|socket/i.test(r.detail)) this.skip(); // no ICMP socket permission here
+    if (!r.ok && /Operation not permitted|socket/i.test(r.detail)) skipBecause(this, 'no ICMP socket permission here');
     assert.equal(r.ok, true, r.detail);
     assert.match(r.detail, /attempt 1\/2/);
   });

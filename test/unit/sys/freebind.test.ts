@@ -5,13 +5,14 @@ import type { AddressInfo } from 'node:net';
 import { DirectorError } from '../../../src/core/errors.js';
 import { openFreebindSocket } from '../../../src/sys/freebind.js';
 import { addonAvailable } from '../../../src/sys/rawnet.js';
+import { skipBecause } from '../../support/skip.js';
 
 // 127.0.0.0/8 is all local; 127.42.0.1 is on lo too, so these tests show the fd handover. The
 // non-local case (a VIP not configured yet) is exercised in the netns suite, where addresses
 // can be added and removed without touching the host.
 describe('sys/freebind: IP_FREEBIND listening sockets adopted by Node', () => {
   before(function () {
-    if (!addonAvailable()) this.skip(); // built by `npm test` before mocha runs
+    if (!addonAvailable()) skipBecause(this, 'the rawnet addon is not built (npm test builds it before mocha runs)');
   });
 
   it('TCP: net.Server listens on the returned fd and accepts connections', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { DirectorError } from '../../../src/core/errors.js';
 import { addonAvailable, loadAddon, NativeRawNet, parseIpv4Datagram, parseLinkMessages, sysError } from '../../../src/sys/rawnet.js';
 import { MemoryRawNet } from '../../../src/sys/rawnet-memory.js';
+import { skipBecause } from '../../support/skip.js';
 
 function ipv4(ttl: number, proto: number, payload: Buffer, totalLength?: number): Buffer {
   const h = Buffer.alloc(20);
@@ -71,7 +72,7 @@ describe('sys/rawnet', () => {
   });
 
   it('the built addon loads, exports the socket API and the constants from the system headers', function () {
-    if (!addonAvailable()) this.skip(); // `npm test` builds it first; a bare mocha run may not have
+    if (!addonAvailable()) skipBecause(this, 'the rawnet addon is not built (npm test builds it before mocha runs)');
     const a = loadAddon();
     for (const f of ['socket', 'setsockopt', 'sendTo', 'sendPacket', 'startRecv', 'stopRecv', 'ifinfo']) assert.equal(typeof (a as unknown as Record<string, unknown>)[f], 'function', f);
     assert.equal(a.constants.AF_INET, 2);
@@ -81,7 +82,7 @@ describe('sys/rawnet', () => {
   });
 
   it('reads interface facts through the addon and reports a missing interface as DIR_ERR_SYS_INTERFACE', function () {
-    if (!addonAvailable()) this.skip();
+    if (!addonAvailable()) skipBecause(this, 'the rawnet addon is not built (npm test builds it before mocha runs)');
     const rn = new NativeRawNet();
     const lo = rn.interfaceInfo('lo');
     assert.equal(lo.index, 1);
@@ -90,7 +91,7 @@ describe('sys/rawnet', () => {
   });
 
   it('throws coded errors with the errno name from failed syscalls (close of a bad fd)', function () {
-    if (!addonAvailable()) this.skip();
+    if (!addonAvailable()) skipBecause(this, 'the rawnet addon is not built (npm test builds it before mocha runs)');
     assert.throws(() => loadAddon().close(987654), (e: unknown) => (e as { code?: string }).code === 'EBADF' && (e as { syscall?: string }).syscall === 'close');
   });
 
