@@ -32,6 +32,7 @@ import { DirectorError } from '../core/errors.js';
 import { formatEndpoint, parseIp } from '../core/ip.js';
 import type { ForwardMethod, SchedulerFlag, SchedulerName } from '../core/types.js';
 import { pairKey } from './plan.js';
+import { LDIRECTORD_DEFAULT_CHECKINTERVAL_S, LDIRECTORD_DEFAULT_CHECKTIMEOUT_S, LDIRECTORD_DEFAULT_NEGOTIATETIMEOUT_S } from '../config/defaults.js';
 
 /** A service reference as ipvsadm names it (-t/-u addr:port, -f mark). Same shape as control's IpvsServiceRef. */
 export type EditServiceRef =
@@ -160,9 +161,10 @@ export function runtimeServiceCheck(protocol: 'tcp' | 'udp'): CheckConfig {
     database: '',
     secret: '',
     command: [],
-    intervalMs: 10_000,
-    timeoutMs: 5_000,
-    negotiateTimeoutMs: 30_000,
+    // ldirectord's defaults (ldirectord-spec section 8), as a configured check would get them.
+    intervalMs: LDIRECTORD_DEFAULT_CHECKINTERVAL_S * 1000,
+    timeoutMs: LDIRECTORD_DEFAULT_CHECKTIMEOUT_S * 1000,
+    negotiateTimeoutMs: LDIRECTORD_DEFAULT_NEGOTIATETIMEOUT_S * 1000,
     checkCount: 1,
     failureCount: 1,
     riseCount: 1,
