@@ -9,13 +9,15 @@
  * error frame); outcomes that are not failures (a check that found the real down, a reload the
  * config refused) are values.
  */
+import type { ConnectionTimeouts } from '../config/model.js';
+import type { RuntimeEditCommand as IpvsCommand } from '../director/runtime-edits.js';
 import type { DirectorStatus } from '../director/status.js';
 
 // Re-exported so the CLI (which may not import src/director) can name what it renders.
 export type { DirectorStatus, LastCheck, RealOverride, RealStatus, VirtualStatus } from '../director/status.js';
 import type { ConnectionEntry, EngineStats } from '../engine/model.js';
 import type { CheckResult } from '../health/types.js';
-import type { EngineKind, ForwardMethod, SchedulerFlag, SchedulerName } from '../core/types.js';
+import type { EngineKind } from '../core/types.js';
 
 /**
  * Which (virtual, real) pairs an admin command acts on. `realKey` is the real's key as
@@ -111,11 +113,7 @@ export interface FailoverResult {
 }
 
 /** ipvsadm --timeout: connection idle timeouts, in ms (ipvsadm prints seconds). */
-export interface ConnectionTimeouts {
-  readonly tcpMs: number;
-  readonly tcpFinMs: number;
-  readonly udpMs: number;
-}
+export type { ConnectionTimeouts } from '../config/model.js';
 
 /** Versions, for `directorctl --version` and the ipvsadm header. */
 export interface VersionInfo {
@@ -140,57 +138,13 @@ export interface VersionInfo {
  * errors (use -E/-e), -d of a real of an unknown service says "no such service".
  * -------------------------------------------------------------------------------------------- */
 
-/** Identifies a virtual service as ipvsadm does: -t/-u addr:port or -f mark. */
-export type IpvsServiceRef =
-  | { readonly protocol: 'tcp' | 'udp'; readonly address: string; readonly port: number }
-  | { readonly protocol: 'fwm'; readonly fwmark: number; readonly family: 4 | 6 };
-
-/** Service options of -A / -E (undefined = ipvsadm's default for -A, unchanged for -E). */
-export interface IpvsServiceOptions {
-  readonly scheduler?: SchedulerName;
-  readonly schedulerFlags?: readonly SchedulerFlag[];
-  /** -p [timeout] [-M netmask]: persistence timeout in ms (ipvsadm default 300 s). */
-  readonly persistence?: { readonly timeoutMs: number; readonly netmaskPrefixLength?: number } | null;
-  /** -o / --ops: one-packet scheduling (udp). */
-  readonly ops?: boolean;
-}
-
-/** Real options of -a / -e. */
-export interface IpvsRealOptions {
-  /** -g / -m / -i (default gate, as ipvsadm). */
-  readonly forward?: ForwardMethod;
-  /** -w (default 1). */
-  readonly weight?: number;
-  /** -x upper threshold (0 = none). */
-  readonly upperThreshold?: number;
-  /** -y lower threshold. */
-  readonly lowerThreshold?: number;
-}
-
-/** One ipvsadm-style edit. */
-export type IpvsCommand =
-  | { readonly op: 'add-service'; readonly service: IpvsServiceRef; readonly options: IpvsServiceOptions }
-  | { readonly op: 'edit-service'; readonly service: IpvsServiceRef; readonly options: IpvsServiceOptions }
-  | { readonly op: 'delete-service'; readonly service: IpvsServiceRef }
-  | {
-      readonly op: 'add-real';
-      readonly service: IpvsServiceRef;
-      readonly real: { readonly address: string; readonly port: number };
-      readonly options: IpvsRealOptions;
-    }
-  | {
-      readonly op: 'edit-real';
-      readonly service: IpvsServiceRef;
-      readonly real: { readonly address: string; readonly port: number };
-      readonly options: IpvsRealOptions;
-    }
-  | { readonly op: 'delete-real'; readonly service: IpvsServiceRef; readonly real: { readonly address: string; readonly port: number } }
-  /** -C: drop every runtime override (the config's services stay; ipvsadm would clear all). */
-  | { readonly op: 'clear' }
-  /** -Z [service]: zero counters. */
-  | { readonly op: 'zero'; readonly service?: IpvsServiceRef }
-  /** --set tcp tcpfin udp (seconds on the command line, ms here; 0 = unchanged). */
-  | { readonly op: 'set-timeouts'; readonly timeouts: ConnectionTimeouts };
+// The edit vocabulary is the director's (src/director/runtime-edits.ts), under ipvsadm's names.
+export type {
+  EditServiceRef as IpvsServiceRef,
+  EditServiceOptions as IpvsServiceOptions,
+  EditRealOptions as IpvsRealOptions,
+  RuntimeEditCommand as IpvsCommand,
+} from '../director/runtime-edits.js';
 
 /** Outcome of one command in a batch (a refused batch reports only the refused command). */
 export interface IpvsCommandOutcome {

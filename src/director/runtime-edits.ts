@@ -34,37 +34,55 @@ import type { ForwardMethod, SchedulerFlag, SchedulerName } from '../core/types.
 import { pairKey } from './plan.js';
 import { LDIRECTORD_DEFAULT_CHECKINTERVAL_S, LDIRECTORD_DEFAULT_CHECKTIMEOUT_S, LDIRECTORD_DEFAULT_NEGOTIATETIMEOUT_S } from '../config/defaults.js';
 
-/** A service reference as ipvsadm names it (-t/-u addr:port, -f mark). Same shape as control's IpvsServiceRef. */
+/** A service reference as ipvsadm names it: -t/-u addr:port or -f mark. */
 export type EditServiceRef =
   | { readonly protocol: 'tcp' | 'udp'; readonly address: string; readonly port: number }
   | { readonly protocol: 'fwm'; readonly fwmark: number; readonly family: 4 | 6 };
 
+/** Service options of -A / -E (undefined = ipvsadm's default for -A, unchanged for -E). */
 export interface EditServiceOptions {
   readonly scheduler?: SchedulerName;
   readonly schedulerFlags?: readonly SchedulerFlag[];
+  /** -p [timeout] [-M netmask]: persistence timeout in ms (ipvsadm default 300 s); null turns it off. */
   readonly persistence?: { readonly timeoutMs: number; readonly netmaskPrefixLength?: number } | null;
+  /** -o / --ops: one-packet scheduling (udp). */
   readonly ops?: boolean;
 }
 
+/** Real options of -a / -e. */
 export interface EditRealOptions {
+  /** -g / -m / -i (default gate, as ipvsadm). */
   readonly forward?: ForwardMethod;
+  /** -w (default 1). */
   readonly weight?: number;
+  /** -x upper threshold (0 = none). */
   readonly upperThreshold?: number;
+  /** -y lower threshold. */
   readonly lowerThreshold?: number;
 }
 
-type RealEndpoint = { readonly address: string; readonly port: number };
+/** A real server as -r addr:port names it. */
+export interface EditRealRef {
+  readonly address: string;
+  readonly port: number;
+}
 
-/** One ipvsadm-style edit (structurally the control API's IpvsCommand). */
+/**
+ * One ipvsadm-style edit. The control protocol carries exactly this type (control/api.ts
+ * re-exports it as IpvsCommand).
+ */
 export type RuntimeEditCommand =
   | { readonly op: 'add-service'; readonly service: EditServiceRef; readonly options: EditServiceOptions }
   | { readonly op: 'edit-service'; readonly service: EditServiceRef; readonly options: EditServiceOptions }
   | { readonly op: 'delete-service'; readonly service: EditServiceRef }
-  | { readonly op: 'add-real'; readonly service: EditServiceRef; readonly real: RealEndpoint; readonly options: EditRealOptions }
-  | { readonly op: 'edit-real'; readonly service: EditServiceRef; readonly real: RealEndpoint; readonly options: EditRealOptions }
-  | { readonly op: 'delete-real'; readonly service: EditServiceRef; readonly real: RealEndpoint }
+  | { readonly op: 'add-real'; readonly service: EditServiceRef; readonly real: EditRealRef; readonly options: EditRealOptions }
+  | { readonly op: 'edit-real'; readonly service: EditServiceRef; readonly real: EditRealRef; readonly options: EditRealOptions }
+  | { readonly op: 'delete-real'; readonly service: EditServiceRef; readonly real: EditRealRef }
+  /** -C: drop every runtime override (the config's services stay; ipvsadm would clear all). */
   | { readonly op: 'clear' }
+  /** -Z [service]: zero counters. */
   | { readonly op: 'zero'; readonly service?: EditServiceRef }
+  /** --set tcp tcpfin udp (seconds on the command line, ms here; 0 = unchanged). */
   | { readonly op: 'set-timeouts'; readonly timeouts: ConnectionTimeouts };
 
 /** Who made an edit and when (wall-clock ms): shown in status, kept in the state file. */
@@ -140,7 +158,7 @@ export function editServiceId(ref: EditServiceRef): string {
   return `${ref.protocol}:${host}:${ref.port}`;
 }
 
-function realKeyOf(r: RealEndpoint): string {
+function realKeyOf(r: EditRealRef): string {
   return formatEndpoint({ address: parseIp(r.address), port: r.port });
 }
 

@@ -1,7 +1,7 @@
 /** dovecot on loopback (imap + pop3, plaintext auth allowed on loopback, one static user). */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ServerProcess, freePort, makeTempDir, removeDir, selfSignedCert, startProcess, waitForTcp } from './process.js';
+import { type ServerProcess, freePort, makeTempDir, selfSignedCert, startProcess, waitForTcp, stopAndRemove } from './process.js';
 
 export interface DovecotServer {
   readonly host: string;
@@ -111,9 +111,6 @@ service stats {
     password,
     dir,
     process: proc,
-    async stop() {
-      await proc.stop();
-      removeDir(dir);
-    },
+    stop: stopAndRemove(proc, dir),
   };
 }

@@ -1,7 +1,7 @@
 /** exim4 SMTP daemon on loopback with a minimal config in a temp dir (accepts no mail). */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type RunningServer, freePort, makeTempDir, removeDir, startProcess, waitForTcp } from './process.js';
+import { type RunningServer, freePort, makeTempDir, startProcess, waitForTcp, stopAndRemove } from './process.js';
 
 export async function startExim(host: string): Promise<RunningServer> {
   const dir = makeTempDir('exim');
@@ -37,9 +37,6 @@ acl_check_rcpt:
     port,
     dir,
     process: proc,
-    async stop() {
-      await proc.stop();
-      removeDir(dir);
-    },
+    stop: stopAndRemove(proc, dir),
   };
 }

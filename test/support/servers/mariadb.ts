@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type RunningServer, freePort, makeTempDir, removeDir, runOrThrow, startProcess, waitForTcp } from './process.js';
+import { type RunningServer, freePort, makeTempDir, runOrThrow, startProcess, waitForTcp, stopAndRemove } from './process.js';
 
 export interface MariadbServer extends RunningServer {
   readonly user: string;
@@ -58,9 +58,6 @@ FLUSH PRIVILEGES;
     password,
     database,
     process: proc,
-    async stop() {
-      await proc.stop(10_000);
-      removeDir(dir);
-    },
+    stop: stopAndRemove(proc, dir, 10_000),
   };
 }

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { type RunningServer, freePort, makeTempDir, removeDir, selfSignedCert, startProcess, waitForTcp } from './process.js';
+import { type RunningServer, freePort, makeTempDir, selfSignedCert, startProcess, waitForTcp, stopAndRemove } from './process.js';
 
 export interface NginxServer extends RunningServer {
   readonly tlsPort: number;
@@ -68,9 +68,6 @@ http {
     serverName,
     certPem: readFileSync(cert, 'utf8'),
     process: proc,
-    async stop() {
-      await proc.stop();
-      removeDir(dir);
-    },
+    stop: stopAndRemove(proc, dir),
   };
 }

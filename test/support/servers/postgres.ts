@@ -5,7 +5,7 @@
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { type RunningServer, freePort, makeTempDir, removeDir, runOrThrow, startProcess, waitForTcp, waitUntil } from './process.js';
+import { type RunningServer, freePort, makeTempDir, runOrThrow, startProcess, waitForTcp, waitUntil, stopAndRemove } from './process.js';
 
 export interface PostgresServer extends RunningServer {
   readonly user: string;
@@ -50,9 +50,6 @@ export async function startPostgres(host: string): Promise<PostgresServer> {
     password,
     database,
     process: proc,
-    async stop() {
-      await proc.stop(10_000);
-      removeDir(dir);
-    },
+    stop: stopAndRemove(proc, dir, 10_000),
   };
 }

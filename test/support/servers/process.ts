@@ -145,6 +145,14 @@ export async function waitUntil(pred: () => boolean | Promise<boolean>, boundMs:
   }
 }
 
+/** A starter's stop(): the server process first, then its temp dir. */
+export function stopAndRemove(proc: ServerProcess, dir: string, boundMs?: number): () => Promise<void> {
+  return async () => {
+    await proc.stop(boundMs);
+    removeDir(dir);
+  };
+}
+
 /** A started server: where it listens and how to stop it (stop also removes its temp dir). */
 export interface RunningServer {
   readonly host: string;

@@ -1,7 +1,7 @@
 /** OpenLDAP slapd on loopback with a tiny slapd.conf (mdb) in a temp dir, loaded with slapadd. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type RunningServer, freePort, makeTempDir, removeDir, runOrThrow, selfSignedCert, startProcess, waitForTcp } from './process.js';
+import { type RunningServer, freePort, makeTempDir, runOrThrow, selfSignedCert, startProcess, waitForTcp, stopAndRemove } from './process.js';
 
 export interface SlapdServer extends RunningServer {
   readonly suffix: string;
@@ -66,9 +66,6 @@ ou: health
     rootDn,
     rootPassword,
     process: proc,
-    async stop() {
-      await proc.stop();
-      removeDir(dir);
-    },
+    stop: stopAndRemove(proc, dir),
   };
 }

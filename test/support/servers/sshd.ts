@@ -4,7 +4,7 @@
  */
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type RunningServer, freePort, makeTempDir, removeDir, runOrThrow, startProcess, waitForTcp } from './process.js';
+import { type RunningServer, freePort, makeTempDir, runOrThrow, startProcess, waitForTcp, stopAndRemove } from './process.js';
 
 export interface SshdServer extends RunningServer {
   readonly user: string;
@@ -57,9 +57,6 @@ LogLevel ERROR
     knownHostsFile,
     wrongKnownHostsFile,
     process: proc,
-    async stop() {
-      await proc.stop();
-      removeDir(dir);
-    },
+    stop: stopAndRemove(proc, dir),
   };
 }

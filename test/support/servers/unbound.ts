@@ -1,7 +1,7 @@
 /** unbound on loopback serving a static local zone (no recursion, no internet). */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type RunningServer, freeTcpUdpPort, makeTempDir, removeDir, startProcess, waitForTcp } from './process.js';
+import { type RunningServer, freeTcpUdpPort, makeTempDir, startProcess, waitForTcp, stopAndRemove } from './process.js';
 
 /** Records: name → IPv4 address; PTRs are added for each. */
 export async function startUnbound(host: string, records: Readonly<Record<string, string>>): Promise<RunningServer> {
@@ -43,9 +43,6 @@ remote-control:
     port,
     dir,
     process: proc,
-    async stop() {
-      await proc.stop();
-      removeDir(dir);
-    },
+    stop: stopAndRemove(proc, dir),
   };
 }

@@ -1,7 +1,7 @@
 /** vsftpd on loopback: anonymous login and a file to RETR, in a temp dir. */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type RunningServer, freePort, makeTempDir, removeDir, startProcess, waitForTcp } from './process.js';
+import { type RunningServer, freePort, makeTempDir, startProcess, waitForTcp, stopAndRemove } from './process.js';
 
 export async function startVsftpd(host: string, files: Readonly<Record<string, string>>): Promise<RunningServer> {
   const dir = makeTempDir('vsftpd');
@@ -49,9 +49,6 @@ export async function startVsftpd(host: string, files: Readonly<Record<string, s
     port,
     dir,
     process: proc,
-    async stop() {
-      await proc.stop();
-      removeDir(dir);
-    },
+    stop: stopAndRemove(proc, dir),
   };
 }
