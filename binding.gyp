@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "rawnet",
-      "sources": ["native/rawnet.c"],
+      "sources": ["native/rawnet.c", "native/relay.c", "native/probe.c"],
       "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11"],
       "cflags!": ["-fno-exceptions"]
     }

@@ -15,6 +15,7 @@
 // src/sys/rawnet.ts turns these into DirectorError DIR_ERR_SYS_* codes.
 #define _GNU_SOURCE
 #include <node_api.h>
+#include "addon.h"
 #include <uv.h>
 #include <errno.h>
 #include <stdio.h>
@@ -685,6 +686,8 @@ static napi_value Init(napi_env env, napi_value exports) {
     { "constants", 0, 0, 0, 0, make_constants(env), napi_enumerable, 0 },
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
+  relay_init(env, exports);
+  probe_init(env, exports);
   return exports;
 }
 

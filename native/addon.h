@@ -1,0 +1,11 @@
+// Shared declarations of the rawnet addon's parts: rawnet.c (sockets for VRRP/GARP/netlink),
+// relay.c (the engine's native TCP relay) and probe.c (the health checker's native TCP probes).
+// Each part adds its exports to the module object from rawnet.c's Init.
+#ifndef DIRECTORD_ADDON_H
+#define DIRECTORD_ADDON_H
+#include <node_api.h>
+
+napi_value relay_init(napi_env env, napi_value exports);
+napi_value probe_init(napi_env env, napi_value exports);
+
+#endif
