@@ -5,6 +5,9 @@
 #define DIRECTORD_ADDON_H
 #include <node_api.h>
 
+// An Error with code = errno name (uv_err_name), errno and syscall: the shape src/sys expects.
+napi_value addon_errno_error(napi_env env, const char *syscall_name, int err);
+
 napi_value relay_init(napi_env env, napi_value exports);
 napi_value probe_init(napi_env env, napi_value exports);
 

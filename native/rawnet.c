@@ -46,7 +46,7 @@
     }                                                           \
   } while (0)
 
-static napi_value make_errno_error(napi_env env, const char *syscall_name, int err) {
+napi_value addon_errno_error(napi_env env, const char *syscall_name, int err) {
   char msg[256];
   const char *name = uv_err_name(-err);
   snprintf(msg, sizeof msg, "%s: %s (%s)", syscall_name, strerror(err), name);
@@ -64,7 +64,7 @@ static napi_value make_errno_error(napi_env env, const char *syscall_name, int e
 
 static napi_value throw_errno(napi_env env, const char *syscall_name) {
   int err = errno;
-  napi_throw(env, make_errno_error(env, syscall_name, err));
+  napi_throw(env, addon_errno_error(env, syscall_name, err));
   return NULL;
 }
 
@@ -513,7 +513,7 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     memset(&from, 0, sizeof from);
     ssize_t n = recvmsg(p->fd, &m, MSG_DONTWAIT);
     if (n < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) deliver(p, make_errno_error(env, "recvmsg", errno), NULL, NULL);
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) deliver(p, addon_errno_error(env, "recvmsg", errno), NULL, NULL);
       break;
     }
     int ifindex = 0, hop = -1;
@@ -573,14 +573,14 @@ static napi_value js_start_recv(napi_env env, napi_callback_info info) {
   if (rc != 0) {
     free(p->buf);
     free(p);
-    napi_throw(env, make_errno_error(env, "uv_poll_init", -rc));
+    napi_throw(env, addon_errno_error(env, "uv_poll_init", -rc));
     return NULL;
   }
   rc = uv_poll_start(&p->poll, UV_READABLE, on_readable);
   if (rc != 0) {
     p->stopped = 1;
     uv_close((uv_handle_t *)&p->poll, on_poll_closed);  // an initialised handle must be closed, not freed
-    napi_throw(env, make_errno_error(env, "uv_poll_start", -rc));
+    napi_throw(env, addon_errno_error(env, "uv_poll_start", -rc));
     return NULL;
   }
   napi_create_reference(env, a[1], 1, &p->cb);

@@ -35,6 +35,11 @@ export interface ClusterConfig {
 export interface DaemonSettings {
   /** Which forwarding engine to drive. Default 'embedded'. */
   readonly engine: EngineKind;
+  /**
+   * Relay threads of the embedded engine's native TCP data path (1..8; default 1). Read at start;
+   * a reload does not change it.
+   */
+  readonly engineThreads?: number;
   /** Unix control socket path. Default /run/directord/directord.sock. */
   readonly controlSocket: string;
   /** Health/override state file. Default /var/lib/directord/state.json. */

@@ -171,7 +171,7 @@ export async function readTomlConfig(
 }
 
 const DAEMON_KEYS = [
-  'engine', 'control_socket', 'state_file', 'pid_file', 'log', 'log_level', 'autoreload', 'autoreload_interval',
+  'engine', 'engine_threads', 'control_socket', 'state_file', 'pid_file', 'log', 'log_level', 'autoreload', 'autoreload_interval',
   'callback', 'supervised', 'fork', 'maintenance_dir', 'readd_quiescent', 'email_alert_from', 'execute',
   'http_listen', 'drain_deadline', 'schedule',
 ] as const;
@@ -410,8 +410,10 @@ class TomlReader {
     const callback = this.str(t, 'callback', p) ?? fromInclude('callback');
     const maintenanceDir = this.str(t, 'maintenance_dir', p) ?? fromInclude('maintenanceDir');
     const emailAlertFrom = this.str(t, 'email_alert_from', p) ?? fromInclude('emailAlertFrom');
+    const engineThreads = this.int(t, 'engine_threads', p, 1, 8);
     return {
       engine: this.oneOf(t, 'engine', p, ENGINE_KINDS) ?? base.engine,
+      ...(engineThreads !== undefined ? { engineThreads } : {}),
       controlSocket: this.str(t, 'control_socket', p) ?? base.controlSocket,
       stateFile: this.str(t, 'state_file', p) ?? base.stateFile,
       pidFile: this.str(t, 'pid_file', p) ?? base.pidFile,

@@ -28,7 +28,7 @@ export function createComponents(): DaemonComponents {
       if (config.daemon.engine !== 'embedded') {
         throw new DirectorError('DIR_ERR_DAEMON_UNAVAILABLE', { reason: `engine ${config.daemon.engine} is not available in this build (use engine = "embedded")` });
       }
-      return createEmbeddedEngine({ clock: ctx.clock, logger: ctx.logger.child({ module: 'engine' }) });
+      return createEmbeddedEngine({ clock: ctx.clock, logger: ctx.logger.child({ module: 'engine' }), relayThreads: config.daemon.engineThreads ?? 1 });
     },
     createHealth(_config, ctx) {
       return createHealthMonitor({ clock: ctx.clock, logger: ctx.logger.child({ module: 'health' }) });

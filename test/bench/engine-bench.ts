@@ -11,7 +11,9 @@
  * Env: BENCH_REPS (default 3), BENCH_DURATION (seconds, default 10), BENCH_PROFILE=1 runs the engine
  * with --cpu-prof into the temp dir and prints the path, BENCH_ONLY=short|bulk runs one workload
  * (both proxies; the ratios of the other workload are then omitted), BENCH_WORKERS=N runs the
- * engine with `workers: N` (node:cluster SCHED_NONE; default 1, the engine's default).
+ * engine with `workers: N` (node:cluster SCHED_NONE; default 1, the engine's default),
+ * BENCH_DATA_PATH=native|node picks the engine's TCP data path (default native: the addon's relay
+ * threads), BENCH_RELAY_THREADS=N its relay threads (default 1).
  *
  * Everything started here is stopped by PID at the end (also on errors and signals).
  */
@@ -29,9 +31,11 @@ const ENGINE = { host: '127.10.9.3', port: 19003 };
 
 // ---------- engine child mode ----------
 const serveWorkers = Number(process.env.BENCH_WORKERS ?? 1);
+const dataPath = process.env.BENCH_DATA_PATH === 'node' ? 'node' : 'native';
+const relayThreads = Number(process.env.BENCH_RELAY_THREADS ?? 1);
 if (process.argv[2] === '--serve-engine') {
   const { createEmbeddedEngine } = await import('../../src/engine/embedded/index.js');
-  const engine = createEmbeddedEngine({ workers: serveWorkers });
+  const engine = createEmbeddedEngine({ workers: serveWorkers, dataPath, relayThreads });
   const reals = BACKEND_PORTS.map((port) => ({
     key: `${HOST}:${port}`,
     address: HOST,
@@ -234,6 +238,8 @@ end
       engine_short_cpu_us_per_conn: round(usPerConn('es'), 0),
       haproxy_short_cpu_us_per_conn: round(usPerConn('hs'), 0),
       engine_workers: Number(process.env.BENCH_WORKERS ?? 1),
+      engine_data_path: dataPath,
+      engine_relay_threads: relayThreads,
       reps,
       duration_s: duration,
     };

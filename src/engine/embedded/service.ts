@@ -16,7 +16,7 @@ import { formatEndpointText } from './format.js';
 import type { ListenRequest } from './listen.js';
 import { proxyV1Header, proxyV2Header } from './proxy-protocol.js';
 import { RealState, type Flow, type Template } from './state.js';
-import { onClientRead, TcpFlow } from './tcp.js';
+import { onClientRead, TcpFlow, type TcpState } from './tcp.js';
 import { UdpFlow } from './udp.js';
 
 const EMPTY_BUFFER = Buffer.alloc(0);
@@ -69,6 +69,15 @@ export interface L7Rule {
   reals: RealState[];
   readonly keys: readonly string[];
   scheduler: Scheduler;
+}
+
+/** A TCP connection as both data paths keep it (tcp.ts TcpFlow, native.ts NativeFlow). */
+export interface SchedulableFlow extends Flow {
+  real: RealState | undefined;
+  template: Template | undefined;
+  state: TcpState;
+  attempts: number;
+  tried: RealState[] | undefined;
 }
 
 export interface PickResult {
@@ -125,6 +134,8 @@ export class ServiceState {
   /** Does choosing a real or building the PROXY header need the client address (else read lazily)? */
   needsClientAddress = true;
   private server: net.Server | undefined;
+  /** Listener id in the engine's native relay (TCP without L7 rules; see native.ts). */
+  private nativeListener: number | undefined;
   private udpSocket: dgram.Socket | undefined;
   private readonly udpFlows = new Map<string, UdpFlow>();
   private readonly opsFlows = new Map<string, UdpFlow>();
@@ -180,6 +191,12 @@ export class ServiceState {
     const realsFp = JSON.stringify(d.reals.map((r) => [r.key, r.weight, r.upperThreshold, r.lowerThreshold]));
     if (schedulerChanged || realsFp !== this.realsFingerprint) this.scheduler.update(this.reals);
     this.realsFingerprint = realsFp;
+    if (this.nativeListener !== undefined && d.l7Rules.length > 0) {
+      // L7 rules read the request line in JS: move the listener to Node sockets (apply() re-opens
+      // it at once because it is no longer listening; live connections stay on the relay).
+      this.closeNativeListener();
+      this.listening = false;
+    }
     this.needsClientAddress = d.persistence !== undefined || d.proxyProtocol !== undefined || d.scheduler === 'sh' || d.scheduler === 'mh';
     this.l7 =
       d.l7Rules.length === 0
@@ -294,6 +311,47 @@ export class ServiceState {
     return { real, template };
   }
 
+  /**
+   * Chooses and binds the real for a new (or retried) connection: ip_vs_schedule() then
+   * ip_vs_bind_dest() (a new connection starts inactive, in SYN_RECV) and the Conns counters.
+   * Undefined when no real is available (counted and logged, rate-limited); the caller resets.
+   */
+  assign(flow: SchedulableFlow, src: string, sport: number, candidates: readonly RealState[] | undefined, ruleIndex: number): RealState | undefined {
+    const picked = this.pick(src, sport, candidates, ruleIndex, flow.tried);
+    if (picked === undefined) {
+      this.errors.noRealAvailable++;
+      this.engine.noRealLog(this);
+      return undefined;
+    }
+    const real = picked.real;
+    flow.template = picked.template;
+    flow.attempts++;
+    flow.real = real;
+    flow.active = false;
+    flow.state = 'SYN_RECV';
+    real.bind(flow);
+    real.counters.conns++;
+    this.counters.conns++;
+    return real;
+  }
+
+  /**
+   * Connecting to the flow's real failed: counted, the real excluded from this connection's next
+   * pick, a template that pointed there forgotten. Returns whether another real may be tried
+   * (the engine's maxConnectAttempts bound).
+   */
+  connectFailed(flow: SchedulableFlow): boolean {
+    this.errors.connectFailures++;
+    const real = flow.real;
+    if (real !== undefined) {
+      real.unbind(flow);
+      (flow.tried ??= []).push(real);
+    }
+    this.dropTemplateFor(flow);
+    flow.real = undefined;
+    return flow.attempts < this.engine.maxConnectAttempts;
+  }
+
   deleteTemplate(t: Template): void {
     if (this.templates.get(t.clientNetwork) === t) {
       this.templates.delete(t.clientNetwork);
@@ -343,7 +401,10 @@ export class ServiceState {
     this.bindAttempts++;
     const req = this.request();
     try {
-      if (this.protocol === 'tcp') {
+      const relay = this.protocol === 'tcp' && this.desired.l7Rules.length === 0 ? this.engine.nativeRelay() : undefined;
+      if (relay !== undefined) {
+        this.nativeListener = relay.listen(this, req);
+      } else if (this.protocol === 'tcp') {
         const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (sock) => this.onConnection(sock));
         await this.engine.listen.listenTcp(server, req);
         if (this.stopped) {
@@ -387,6 +448,12 @@ export class ServiceState {
     }
   }
 
+  private closeNativeListener(): void {
+    if (this.nativeListener === undefined) return;
+    this.engine.relay?.unlisten(this.nativeListener);
+    this.nativeListener = undefined;
+  }
+
   get retrying(): boolean {
     return this.retryTimer !== undefined;
   }
@@ -398,6 +465,7 @@ export class ServiceState {
     this.retryTimer = undefined;
     this.server?.close();
     this.server = undefined;
+    this.closeNativeListener();
     if (this.udpSocket !== undefined) {
       // UDP has no connection to finish: flows end with the socket that answers for the VIP.
       for (const f of [...this.udpFlows.values()]) f.close();

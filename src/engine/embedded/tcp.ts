@@ -29,7 +29,7 @@ import net from 'node:net';
 import { formatEndpointText } from './format.js';
 import type { ConnectionEntry } from '../model.js';
 import type { Flow, RealState, Template } from './state.js';
-import type { ServiceState } from './service.js';
+import type { SchedulableFlow, ServiceState } from './service.js';
 
 /** IPVS tcp_timeout_syn_recv default (seed-features 2.4): the limit for connect + L7 request read. */
 export const SYN_RECV_TIMEOUT_MS = 60_000;
@@ -120,7 +120,21 @@ const upstreamSocketOptions: net.SocketConstructorOpts & { noDelay: boolean; onr
   onread: { buffer: EMPTY, callback: onUpstreamRead },
 };
 
-export class TcpFlow implements Flow {
+/** The IPVS idle timeout of a TCP connection entry in `state` (ipvsadm --set tcp tcpfin udp, seed-features 2.4). */
+export function tcpStateTimeoutMs(state: TcpState, t: { readonly tcpMs: number; readonly tcpFinMs: number }): number {
+  switch (state) {
+    case 'ESTABLISHED':
+      return t.tcpMs;
+    case 'FIN_WAIT':
+      return t.tcpFinMs;
+    case 'CLOSE_WAIT':
+      return CLOSE_WAIT_TIMEOUT_MS;
+    default:
+      return SYN_RECV_TIMEOUT_MS;
+  }
+}
+
+export class TcpFlow implements SchedulableFlow {
   active = false;
   state: TcpState = 'SYN_RECV';
   real: RealState | undefined = undefined;
@@ -135,8 +149,8 @@ export class TcpFlow implements Flow {
   /** Client address and port; read lazily (getpeername is a syscall) unless scheduling needs them. */
   private src: string | undefined = undefined;
   private sport = 0;
-  private attempts = 0;
-  private tried: RealState[] | undefined = undefined;
+  attempts = 0;
+  tried: RealState[] | undefined = undefined;
   private pending: Buffer | undefined = undefined;
   private candidates: readonly RealState[] | undefined = undefined;
   private ruleScheduler = -1;
@@ -199,22 +213,11 @@ export class TcpFlow implements Flow {
   private connect(): void {
     if (this.clientClosed) return this.finish();
     const svc = this.svc;
-    const picked = svc.pick(this.src ?? '', this.sport, this.candidates, this.ruleScheduler, this.tried);
-    if (picked === undefined) {
-      svc.errors.noRealAvailable++;
-      svc.engine.noRealLog(svc);
+    const real = svc.assign(this, this.src ?? '', this.sport, this.candidates, this.ruleScheduler);
+    if (real === undefined) {
       this.reset();
       return;
     }
-    const real = picked.real;
-    this.template = picked.template;
-    this.attempts++;
-    this.real = real;
-    this.active = false;
-    this.state = 'SYN_RECV';
-    real.bind(this);
-    real.counters.conns++;
-    svc.counters.conns++;
     const buf = svc.engine.takeBuffer();
     this.buf = buf;
     upstreamSocketOptions.onread.buffer = buf;
@@ -253,18 +256,13 @@ export class TcpFlow implements Flow {
     if (up !== this.upstream) return;
     if (this.state === 'SYN_RECV' && !this.clientClosed) {
       // Connect failure: count it and try the next real the scheduler offers (bounded).
-      const real = this.real as RealState;
-      this.svc.errors.connectFailures++;
-      real.unbind(this);
-      this.svc.dropTemplateFor(this);
+      const retry = this.svc.connectFailed(this);
       this.upstream = undefined;
       this.upstreamClosed = true;
       up.destroy();
       this.svc.engine.releaseBuffer(this.buf);
       this.buf = undefined;
-      this.real = undefined;
-      (this.tried ??= []).push(real);
-      if (this.attempts < this.svc.engine.maxConnectAttempts) {
+      if (retry) {
         this.connect();
         return;
       }
@@ -445,17 +443,7 @@ export class TcpFlow implements Flow {
   }
 
   private timeoutMs(): number {
-    const t = this.svc.desired.timeouts;
-    switch (this.state) {
-      case 'ESTABLISHED':
-        return t.tcpMs;
-      case 'FIN_WAIT':
-        return t.tcpFinMs;
-      case 'CLOSE_WAIT':
-        return CLOSE_WAIT_TIMEOUT_MS;
-      default:
-        return SYN_RECV_TIMEOUT_MS;
-    }
+    return tcpStateTimeoutMs(this.state, this.svc.desired.timeouts);
   }
 
   expire(now: number): boolean {

@@ -27,7 +27,8 @@ function ipcLogger(fields: LogFields = {}): Logger {
 }
 
 if (cluster.isWorker) {
-  const engine = new EmbeddedEngine({ logger: ipcLogger() });
+  // Node sockets: cluster shares a listening net.Server handle between workers, not a native fd.
+  const engine = new EmbeddedEngine({ logger: ipcLogger(), dataPath: 'node' });
   const snapshot = (): void => {
     const connections = engine.connections();
     send({ t: 'snapshot', stats: engine.stats(), connections: connections.length > SNAPSHOT_MAX_CONNECTIONS ? connections.slice(0, SNAPSHOT_MAX_CONNECTIONS) : connections });

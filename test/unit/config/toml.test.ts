@@ -40,6 +40,13 @@ group = ["VI_1", "VI_2"]
 `;
 
 describe('config/toml: valid documents', () => {
+  it('engine_threads sets the relay threads (1..8) and is unset by default', async () => {
+    const base = '[[virtual]]\naddress = "192.0.2.1:80"\n[[virtual.real]]\naddress = "10.0.0.1:80"\n';
+    assert.equal(ok(await tomlText(base)).daemon.engineThreads, undefined);
+    assert.equal(ok(await tomlText(`[daemon]\nengine_threads = 2\n${base}`)).daemon.engineThreads, 2);
+    err(await tomlText(`[daemon]\nengine_threads = 9\n${base}`), 'DIR_ERR_CONFIG_OUT_OF_RANGE', 2);
+  });
+
   it('a minimal virtual gets every default', async () => {
     const c = ok(await tomlText('[[virtual]]\naddress = "192.0.2.1:80"\n[[virtual.real]]\naddress = "10.0.0.1:80"\n'));
     const v = c.virtualServices[0];
