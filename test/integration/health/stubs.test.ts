@@ -13,7 +13,7 @@ import { agentChecker, parseAgentReply } from '../../../src/health/checks/agent.
 import { createCombinedChecker } from '../../../src/health/checks/combined.js';
 import { connectChecker } from '../../../src/health/checks/connect.js';
 import { negotiateChecker } from '../../../src/health/checks/negotiate.js';
-import { pingChecker } from '../../../src/health/checks/ping.js';
+import { createPingChecker } from '../../../src/health/checks/ping.js';
 import { offChecker, onChecker } from '../../../src/health/checks/static.js';
 import type { CheckResult, CheckTarget, Checker } from '../../../src/health/types.js';
 import { checkConfig, checkTarget } from '../../unit/health/fixtures.js';
@@ -84,8 +84,8 @@ describe('health checks against protocol stubs and loopback sockets', function (
     }
   });
 
-  it('ping: loopback answers (iputils ping, argv, -c 1 per attempt)', async function () {
-    const r = await run(pingChecker, checkTarget('127.20.11.2', 0), { type: 'ping', timeoutMs: 1000, checkCount: 2 });
+  it('ping: loopback answers (iputils ping, the fallback: argv, -c 1 per attempt)', async function () {
+    const r = await run(createPingChecker('iputils'), checkTarget('127.20.11.2', 0), { type: 'ping', timeoutMs: 1000, checkCount: 2 });
     if (!r.ok && /Operation not permitted|socket/i.test(r.detail)) skipBecause(this, 'no ICMP socket permission here');
     assert.equal(r.ok, true, r.detail);
     assert.match(r.detail, /attempt 1\/2/);
