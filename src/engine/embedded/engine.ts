@@ -65,6 +65,11 @@ export interface EmbeddedEngineOptions {
   readonly dataPath?: 'native' | 'node';
   /** Relay threads of the native data path (default 1; each also takes a share of accept()). */
   readonly relayThreads?: number;
+  /**
+   * Native data path: bind a VIP the host does not hold yet with IP_FREEBIND instead of retrying
+   * (default true). The Node path always retries (bindRetry).
+   */
+  readonly freebind?: boolean;
 }
 
 /** Interval of the idle/template sweep. */
@@ -79,6 +84,7 @@ export class EmbeddedEngine implements ForwardingEngine {
   readonly listen: ListenFactory;
   readonly bindRetry: { readonly intervalMs: number; readonly maxAttempts: number };
   readonly maxConnectAttempts: number;
+  readonly freebind: boolean;
   private readonly readBufferSize: number;
   private readonly services = new Map<string, ServiceState>();
   /** Services removed from the desired state whose connections are still finishing. */
@@ -100,6 +106,7 @@ export class EmbeddedEngine implements ForwardingEngine {
     this.listen = options.listen ?? defaultListenFactory;
     this.bindRetry = options.bindRetry ?? { intervalMs: 1000, maxAttempts: 3600 };
     this.maxConnectAttempts = Math.max(1, options.maxConnectAttempts ?? 3);
+    this.freebind = options.freebind ?? true;
     this.readBufferSize = options.readBufferSize ?? 65536;
     this.dataPath = options.listen !== undefined ? 'node' : (options.dataPath ?? 'native');
     this.relayThreads = Math.max(1, Math.min(8, options.relayThreads ?? 1));

@@ -122,9 +122,9 @@ export class NativeRelay {
   }
 
   /** Binds and listens on the JS thread (errors carry errno names, as net's do); returns the listener id. */
-  listen(svc: ServiceState, req: ListenRequest): number {
+  listen(svc: ServiceState, req: ListenRequest, freebind = false): number {
     const id = this.nextListenerId++;
-    this.addon.relayListen(this.handle, id, req.address, req.port, LISTEN_BACKLOG, false);
+    this.addon.relayListen(this.handle, id, req.address, req.port, LISTEN_BACKLOG, freebind);
     this.services.set(id, svc);
     this.listening++;
     this.updateKeepAlive();

@@ -12,6 +12,7 @@ import { createScheduler } from '../schedulers/index.js';
 import type { Scheduler, ScheduleInput } from '../schedulers/types.js';
 import { MutableCounters, RateEstimator } from './counters.js';
 import type { EmbeddedEngine } from './engine.js';
+import type { NativeRelay } from './native.js';
 import { formatEndpointText } from './format.js';
 import type { ListenRequest } from './listen.js';
 import { proxyV1Header, proxyV2Header } from './proxy-protocol.js';
@@ -403,7 +404,7 @@ export class ServiceState {
     try {
       const relay = this.protocol === 'tcp' && this.desired.l7Rules.length === 0 ? this.engine.nativeRelay() : undefined;
       if (relay !== undefined) {
-        this.nativeListener = relay.listen(this, req);
+        this.nativeListener = this.listenNative(relay, req);
       } else if (this.protocol === 'tcp') {
         const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (sock) => this.onConnection(sock));
         await this.engine.listen.listenTcp(server, req);
@@ -445,6 +446,26 @@ export class ServiceState {
       }
       this.bindAttempts = 0;
       throw new DirectorError('DIR_ERR_ENGINE_LISTEN', { service: this.key, endpoint, reason: code ?? (err as Error).message }, { cause: err });
+    }
+  }
+
+  /**
+   * A VIP this host does not hold yet (a backup director) is bound with IP_FREEBIND (ip(7)): the
+   * listener exists before the VIP does, so a VRRP takeover needs no re-bind at all and a backup
+   * with many services makes no bind retries. Only when a plain bind says EADDRNOTAVAIL, so a
+   * typo'd address is still visible in the log.
+   */
+  private listenNative(relay: NativeRelay, req: ListenRequest): number {
+    try {
+      return relay.listen(this, req);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL' || !this.engine.freebind) throw err;
+      const id = relay.listen(this, req, true);
+      this.engine.logger.warn('VIP not present yet; listening with IP_FREEBIND, traffic flows once it is added', {
+        service: this.key,
+        endpoint: formatEndpointText(this.address, this.port),
+      });
+      return id;
     }
   }
 

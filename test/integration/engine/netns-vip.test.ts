@@ -21,7 +21,7 @@ describe('engine/embedded VIP not present yet (network namespace)', function () 
     }
   });
 
-  it('retries EADDRNOTAVAIL until the VIP is added; with ip_nonlocal_bind=1 binds at once', async () => {
+  it('Node path retries EADDRNOTAVAIL until the VIP is added; ip_nonlocal_bind=1 binds at once; the native path listens at once with IP_FREEBIND', async () => {
     execFileSync('ip', ['netns', 'add', ns]);
     const child = fileURLToPath(new URL('./fixtures/netns-vip-child.ts', import.meta.url));
     const out = await new Promise<string>((resolve, reject) => {
@@ -47,6 +47,11 @@ describe('engine/embedded VIP not present yet (network namespace)', function () 
       nonlocalFailures: 0,
       nonlocalListening: true,
       nonlocalServed: 'rs-ns',
+      freebindFailures: 0,
+      freebindListening: true,
+      freebindWarned: true,
+      freebindServed: 'rs-ns',
+      freebindRebinds: 0,
     });
   });
 });
