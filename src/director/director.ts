@@ -26,7 +26,7 @@ import { formatEndpoint, formatHost, parseEndpoint } from '../core/ip.js';
 import type { Logger } from '../core/logger.js';
 import type { HealthStatus, VrrpState } from '../core/types.js';
 import type { ConnectionEntry, Counters, DesiredState, EngineStats, ForwardingEngine } from '../engine/model.js';
-import type { CheckResult, HealthMonitor, HealthTarget, HealthTransition } from '../health/types.js';
+import type { CheckResult, HealthMonitor, HealthResultEvent, HealthTarget, HealthTransition } from '../health/types.js';
 import { runCommand as systemRunCommand } from '../sys/exec.js';
 import type { VrrpController, VrrpStateChange } from '../vrrp/types.js';
 import { Alerter, type AlertVirtual } from './alerts.js';
@@ -183,6 +183,8 @@ export class Director implements DirectorReadApi {
   private scanning: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private destroyed = false;
+  /** The health monitor reports every result (onResult): monitorfile lines are written from it. */
+  private resultDriven = false;
   private applies = 0;
   private startDone = false;
 
@@ -249,6 +251,13 @@ export class Director implements DirectorReadApi {
     }
     this.installConfig(this.config, restored);
     this.unsubscribe.push(this.health.onTransition((t) => this.onTransition(t)));
+    // monitorfile: a line per check outcome, as each result arrives (a monitor without onResult
+    // is polled on the tick instead, which can miss fast re-checks between two ticks).
+    const offResult = this.health.onResult?.((e) => this.onResult(e));
+    if (offResult !== undefined) {
+      this.resultDriven = true;
+      this.unsubscribe.push(offResult);
+    }
     if (this.vrrp) {
       this.unsubscribe.push(this.vrrp.onStateChange((c) => this.onVrrpChange(c)));
       this.role = this.computeRole();
@@ -1114,15 +1123,30 @@ export class Director implements DirectorReadApi {
     void this.scanMaintenance();
   }
 
+  /** Polled monitorfile lines, for a health monitor without onResult. */
   private monitorFileLine(vs: VirtualServiceConfig, real: RealServerConfig, pair: PairState): void {
-    if (!vs.monitorFile) return;
+    if (!vs.monitorFile || this.resultDriven) return;
     const snap = this.health.snapshot(pair.key);
     if (!snap?.lastResult || snap.lastCheckedAt === undefined || snap.lastCheckedAt === pair.lastMonitorAt) return;
     pair.lastMonitorAt = snap.lastCheckedAt;
-    const ok = snap.lastResult.ok && pair.maintenanceFile === undefined;
+    this.writeMonitorLine(vs, real, pair, snap.lastResult, snap.lastCheckedAt);
+  }
+
+  private onResult(e: HealthResultEvent): void {
+    const pair = this.pairs.get(e.key);
+    if (!pair || this.phase === 'closed') return;
+    const vs = this.config.virtualServices.find((v) => v.id === pair.virtualId);
+    if (!vs?.monitorFile) return;
+    this.writeMonitorLine(vs, pair.real, pair, e.result, e.at);
+  }
+
+  /** ldirectord-spec 10.9: `[ctime] [pid] real-id [up|down] message`, maintenance shown as down. */
+  private writeMonitorLine(vs: VirtualServiceConfig, real: RealServerConfig, pair: PairState, result: CheckResult, at: number): void {
+    if (!vs.monitorFile) return;
+    const ok = result.ok && pair.maintenanceFile === undefined;
     if (!monitorLogs(vs.check, ok)) return;
-    const message = pair.maintenanceFile !== undefined ? 'Server in maintenance' : snap.lastResult.detail;
-    void this.monitorWriter.write(vs.monitorFile, monitorLine(new Date(this.toWall(snap.lastCheckedAt)), process.pid, monitorRealId(vs, real), ok, message));
+    const message = pair.maintenanceFile !== undefined ? 'Server in maintenance' : result.detail;
+    void this.monitorWriter.write(vs.monitorFile, monitorLine(new Date(this.toWall(at)), process.pid, monitorRealId(vs, real), ok, message));
   }
 
   private scanMaintenance(): Promise<void> {

@@ -43,6 +43,7 @@ import type {
   Checker,
   HealthListener,
   HealthMonitor,
+  HealthResultListener,
   HealthSnapshot,
   HealthTarget,
 } from './types.js';
@@ -172,6 +173,7 @@ class Monitor implements HealthMonitor {
   private readonly groups = new Map<string, Group>();
   private readonly members = new Map<string, Member>();
   private readonly listeners = new Set<HealthListener>();
+  private readonly resultListeners = new Set<HealthResultListener>();
   private started = false;
   private closed = false;
 
@@ -219,6 +221,11 @@ class Monitor implements HealthMonitor {
   onTransition(listener: HealthListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  onResult(listener: HealthResultListener): () => void {
+    this.resultListeners.add(listener);
+    return () => this.resultListeners.delete(listener);
   }
 
   snapshot(key: string): HealthSnapshot | undefined {
@@ -435,6 +442,16 @@ class Monitor implements HealthMonitor {
         m.drain = undefined;
       }
       m.provisional = false;
+      if (this.resultListeners.size > 0) {
+        const event = { key: m.key, result, at: now };
+        for (const l of [...this.resultListeners]) {
+          try {
+            l(event);
+          } catch (err) {
+            this.logger.error('health result listener threw', { key: m.key, error: err instanceof Error ? err.message : String(err) });
+          }
+        }
+      }
       const weightChanged = m.status === 'up' && (prevWeight !== m.dynamicWeight || prevPercent !== m.dynamicWeightPercent || prevDrain !== m.drain);
       if (from !== m.status || (from === m.status && weightChanged)) {
         if (from !== m.status) {

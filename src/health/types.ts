@@ -85,6 +85,16 @@ export interface HealthSnapshot {
 /** Listener for transitions. */
 export type HealthListener = (transition: HealthTransition) => void;
 
+/** One completed check of one target, whether or not it changed anything. */
+export interface HealthResultEvent {
+  readonly key: string;
+  readonly result: CheckResult;
+  /** Monotonic clock time the result was applied. */
+  readonly at: number;
+}
+
+export type HealthResultListener = (event: HealthResultEvent) => void;
+
 /**
  * Schedules checks for a set of targets and reports transitions.
  * `setTargets` reconciles: unchanged targets keep their state and schedule; identical checks
@@ -94,6 +104,8 @@ export interface HealthMonitor {
   start(): void;
   setTargets(targets: readonly HealthTarget[], initial?: ReadonlyMap<string, HealthStatus>): void;
   onTransition(listener: HealthListener): () => void;
+  /** Every completed check (ldirectord's monitorfile has a line per check outcome). */
+  onResult?(listener: HealthResultListener): () => void;
   snapshot(key: string): HealthSnapshot | undefined;
   snapshots(): readonly HealthSnapshot[];
   /** Runs the check for one target now, outside the schedule (directorctl check). */

@@ -14,7 +14,7 @@ import type { SourceLocation } from '../../../src/core/errors.js';
 import { parseEndpoint } from '../../../src/core/ip.js';
 import type { HealthStatus } from '../../../src/core/types.js';
 import type { ApplyResult, ConnectionEntry, DesiredState, EngineStats, ForwardingEngine, RealStats } from '../../../src/engine/model.js';
-import type { CheckResult, HealthListener, HealthMonitor, HealthSnapshot, HealthTarget } from '../../../src/health/types.js';
+import type { CheckResult, HealthListener, HealthMonitor, HealthResultListener, HealthSnapshot, HealthTarget } from '../../../src/health/types.js';
 import type { CommandOptions, CommandResult, MailMessage, Mailer } from '../../../src/director/types.js';
 
 export const LOC: SourceLocation = { file: 'test.cf', line: 1, column: 1 };
@@ -219,6 +219,7 @@ export class FakeHealthMonitor implements HealthMonitor {
   initial: ReadonlyMap<string, HealthStatus> | undefined;
   readonly setTargetsCalls: { keys: string[]; initial: Record<string, HealthStatus> }[] = [];
   private readonly listeners = new Set<HealthListener>();
+  private readonly resultListeners = new Set<HealthResultListener>();
   private readonly snaps = new Map<string, HealthSnapshot>();
   started = false;
   closed = false;
@@ -244,6 +245,11 @@ export class FakeHealthMonitor implements HealthMonitor {
   onTransition(listener: HealthListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  onResult(listener: HealthResultListener): () => void {
+    this.resultListeners.add(listener);
+    return () => this.resultListeners.delete(listener);
   }
 
   snapshot(key: string): HealthSnapshot | undefined {
@@ -274,6 +280,7 @@ export class FakeHealthMonitor implements HealthMonitor {
       ...(r.drain !== undefined ? { drain: r.drain } : {}),
     };
     this.snaps.set(key, snap);
+    for (const l of this.resultListeners) l({ key, result: r, at: this.now() });
     if (prev.status !== to) for (const l of this.listeners) l({ key, from: prev.status, to, result: r, at: this.now() });
   }
 

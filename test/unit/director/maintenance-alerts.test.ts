@@ -254,6 +254,12 @@ describe('director: monitorfile (ldirectord-spec 10.9)', () => {
     assert.match(lines[0] ?? '', new RegExp(`^\\[\\w{3} \\w{3} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d \\d{4}\\] \\[${process.pid}\\] connect http tcp 127\\.30\\.1\\.1 80 1 masq / +\\[up\\] HTTP/1\\.1 200 OK$`));
     assert.match(lines[1] ?? '', /\[down\] body%7C50%25%0Amismatch$/);
     assert.equal(escapeMonitorMessage('a\r'), 'a%0D');
+    // Two results between two ticks (a fast re-check): both are logged, as they arrive.
+    h.health.set(k(R1), 'down', { detail: 'refused' });
+    h.health.set(k(R1), 'up', { detail: 'HTTP/1.1 200 OK again' });
+    await h.step(1);
+    const more = (await readFile(monitorFile, 'utf8')).split('\n').filter(Boolean);
+    assert.deepEqual(more.slice(2).map((l) => l.replace(/^.*\[(up|down)\] /, '$1 ')), ['down refused', 'up HTTP/1.1 200 OK again']);
     assert.match(ctime(new Date(2026, 10, 1, 3, 4, 5)), /^Sun Nov  1 03:04:05 2026$/);
     await h.director.close();
   });

@@ -89,6 +89,32 @@ describe('health/monitor (ManualClock)', () => {
     assert.equal(snap?.lastCheckedAt, 0);
   });
 
+  it('onResult reports every completed check, transitions or not (monitorfile)', async () => {
+    monitor = make();
+    const results: { key: string; ok: boolean; at: number }[] = [];
+    const off = monitor.onResult?.((e) => results.push({ key: e.key, ok: e.result.ok, at: e.at }));
+    assert.ok(off, 'the monitor offers onResult');
+    monitor.setTargets([healthTarget('v', '10.0.0.9', 80, checkConfig({ intervalMs: 1000 }))]);
+    monitor.start();
+    await kick();
+    await step(2000);
+    fake.set('10.0.0.9', false);
+    await step(1000);
+    assert.deepEqual(
+      results.map((r) => [r.key, r.ok, r.at]),
+      [
+        ['v/10.0.0.9:80', true, 0],
+        ['v/10.0.0.9:80', true, 1000],
+        ['v/10.0.0.9:80', true, 2000],
+        ['v/10.0.0.9:80', false, 3000],
+      ],
+    );
+    assert.equal(transitions.length, 2, 'down->up, then up->down: results are not transitions');
+    off?.();
+    await step(1000);
+    assert.equal(results.length, 4, 'unsubscribed');
+  });
+
   it('initialState up: stays up through the first failures until failureCount', async () => {
     monitor = make();
     fake.set('10.0.0.2', false);
