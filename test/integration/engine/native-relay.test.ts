@@ -185,6 +185,39 @@ describe('engine/embedded native relay (loopback)', function () {
     await waitFor(() => engine.connections().length === 0, 'flow gone');
   });
 
+  it('clients that reset at once (before or while the real is connected) leave nothing behind', async () => {
+    await start();
+    const a = await startTcpBackend('hold', '127.10.2.71', 'hold');
+    backends.push(a);
+    const vip = freshVip();
+    await applyOk(serviceOf(vip, [realOf(a)]));
+    await Promise.all(
+      Array.from(
+        { length: 100 },
+        () =>
+          new Promise<void>((resolve) => {
+            const c = net.connect({ host: vip.address, port: vip.port, localAddress: '127.10.3.1' });
+            c.on('error', () => undefined);
+            c.once('connect', () => {
+              c.resetAndDestroy();
+              resolve();
+            });
+          }),
+      ),
+    );
+    await waitFor(() => engine.relay?.flowCount === 0 && engine.connections().length === 0, 'every flow finished');
+    const r = engine.stats().services[0]!.reals[0]!;
+    assert.equal(r.activeConns + r.inactiveConns, 0);
+    assert.ok(r.counters.conns <= 100);
+    await waitFor(() => a.sockets.size === 0, 'the real side of every connection closed too');
+    // The service still relays.
+    const before = a.accepted;
+    const c = net.connect({ host: vip.address, port: vip.port, localAddress: '127.10.3.1' });
+    c.write('still-relaying');
+    await waitFor(() => a.accepted === before + 1 && a.received.at(-1)?.toString() === 'still-relaying', 'a new connection relays');
+    c.resetAndDestroy();
+  });
+
   it('a request sent and half-closed before the real is connected still arrives whole, and the answer comes back', async () => {
     await start();
     const a = await startTcpBackend('e1', '127.10.2.51', 'echo');
