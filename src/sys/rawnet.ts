@@ -139,7 +139,8 @@ export interface RawNetAddon {
   readonly constants: Readonly<Record<string, number>>;
 }
 
-const ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'build', 'Release', 'rawnet.node');
+// DIRECTORD_ADDON points at another build of the same addon (a sanitizer build when testing the C).
+const ADDON_PATH = process.env.DIRECTORD_ADDON ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'build', 'Release', 'rawnet.node');
 let addonCache: RawNetAddon | undefined;
 
 /** Loads the addon once; throws DIR_ERR_SYS_ADDON_MISSING with the build command if it is not built. */
