@@ -38,4 +38,9 @@ export const SYS_CODES = {
     hint: 'run the command by hand to see its full output',
     exitStatus: EXIT.OS_ERROR,
   },
+  DIR_ERR_SYS_PROBE: {
+    message: 'native probe {operation} failed: {reason}',
+    hint: 'probes need a numeric IPv4/IPv6 address, a port 1-65535 and the addon built with probe.c (node scripts/build-addon.mjs)',
+    exitStatus: EXIT.SOFTWARE,
+  },
 } as const satisfies Record<string, ErrorCodeSpec>;

@@ -28,6 +28,10 @@
  *   resets sees one per check; the banner protocols (smtp, ftp...) still close gracefully.
  *
  * Anything but plain http (https, http_proxy) goes to the fallback checker (http.ts, got).
+ *
+ * This is the Node-socket path. When the native addon loads, checks/index.ts uses
+ * native-http.ts instead: the same request (prepare() below), rules and details, with the
+ * socket work on the native prober thread (native/probe.c), at about half the CPU per check.
  */
 import net from 'node:net';
 import type { CheckConfig } from '../../config/model.js';
@@ -36,10 +40,10 @@ import { checkPortOf, compileReceive, hostForUrl, receiveMatches, receiveOf, req
 import { requestPath, statusAccepted } from './http.js';
 
 /** Bodies above this are cut before the receive match (a health page is small). */
-const MAX_BODY_BYTES = 1024 * 1024;
+export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** What never changes between two checks of the same target with the same check. */
-interface Prepared {
+export interface Prepared {
   readonly check: CheckConfig;
   readonly port: number;
   /** The whole request, written in one write(). */
@@ -54,7 +58,7 @@ interface Prepared {
 const prepared = new WeakMap<CheckTarget, Prepared>();
 
 /** Builds (or finds) the fixed parts of a target's check; a string is a failure detail. */
-function prepare(target: CheckTarget, check: CheckConfig): Prepared | string {
+export function prepare(target: CheckTarget, check: CheckConfig): Prepared | string {
   const hit = prepared.get(target);
   if (hit !== undefined && hit.check === check) return hit;
   const port = checkPortOf(target, check);
@@ -272,7 +276,7 @@ function onError(this: ExchangeSocket, err: NodeJS.ErrnoException): void {
   this[kExchange]?.failed(err);
 }
 
-function indexOfLf(buf: Buffer, length: number): number {
+export function indexOfLf(buf: Buffer, length: number): number {
   for (let i = 0; i < length; i++) if (buf[i] === LF) return i;
   return -1;
 }
@@ -280,7 +284,7 @@ function indexOfLf(buf: Buffer, length: number): number {
 const DIGIT_0 = 0x30;
 
 /** The status code of `HTTP/d.d NNN ...` ending at `eol`, or 0 when the line is not one. */
-function statusOf(buf: Buffer, eol: number): number {
+export function statusOf(buf: Buffer, eol: number): number {
   // "HTTP/1.1 200" is 12 bytes; the reason phrase may be empty.
   if (eol < 12 || buf[0] !== 0x48 || buf[1] !== 0x54 || buf[2] !== 0x54 || buf[3] !== 0x50 || buf[4] !== 0x2f) return 0;
   if (!isDigit(buf[5]) || buf[6] !== 0x2e || !isDigit(buf[7]) || buf[8] !== 0x20) return 0;
@@ -299,7 +303,7 @@ function isDigit(byte: number | undefined): byte is number {
 
 const contentLengthPattern = /\r\ncontent-length:[ \t]*(\d+)/i;
 
-function contentLengthOf(head: string): number {
+export function contentLengthOf(head: string): number {
   const m = contentLengthPattern.exec(head);
   return m ? Number(m[1]) : -1;
 }
