@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../../src/core/clock.js';
 import { SCHEDULERS } from '../../../src/core/types.js';
 import { EmbeddedEngine } from '../../../src/engine/embedded/index.js';
+import { createScheduler } from '../../../src/engine/schedulers/index.js';
 import { freshVip, nameOnce, realOf, serviceOf, startTcpBackend, waitFor, type TcpBackend } from './helpers.js';
 
 /** Every scheduler through real sockets: weights respected, weight 0 never used. */
@@ -26,7 +27,8 @@ describe('engine/embedded scheduler distribution (loopback)', function () {
     nq: (c) => assert.deepEqual(c, { w3: 12 }),
     fo: (c) => assert.deepEqual(c, { w3: 12 }),
     ovf: (c) => assert.deepEqual(c, { w3: 12 }),
-    // One client address and one VIP: hashing and locality schedulers stick to one real.
+    // One client address and one VIP: hashing and locality schedulers stick to one real. (sh and
+    // dh, whose bucket may belong to the weight-0 real, are checked against the scheduler below.)
     sh: (c) => assert.equal(Object.keys(c).length, 1),
     dh: (c) => assert.equal(Object.keys(c).length, 1),
     mh: (c) => assert.equal(Object.keys(c).length, 1),
@@ -43,6 +45,23 @@ describe('engine/embedded scheduler distribution (loopback)', function () {
         const r = await engine.apply({ services: [serviceOf(vip, [realOf(a, 3), realOf(b, 1), realOf(z, 0)], { scheduler: name })] });
         assert.deepEqual(r.failures, []);
         const counts: Record<string, number> = {};
+        if (name === 'sh' || name === 'dh') {
+          // ip_vs_sh/ip_vs_dh: when the hash bucket holds a real of weight 0 there is no fallback
+          // (without sh-fallback): "no destination available", the client is refused. Which
+          // bucket this VIP and client land in depends on the address, so ask the scheduler
+          // itself and check that the engine, through real sockets, does exactly that.
+          const dests = [a, b, z].map((x, i) => ({ key: x.key, weight: [3, 1, 0][i] as number, lastWeight: [3, 1, 0][i] as number, activeConns: 0, inactiveConns: 0, overloaded: false }));
+          const sched = createScheduler(name);
+          sched.update(dests);
+          const predicted = sched.schedule(dests, { sourceAddress: '127.10.3.1', sourcePort: 0, destAddress: vip.address, destPort: vip.port }, 0);
+          if (predicted === undefined) {
+            for (let i = 0; i < 3; i++) await assert.rejects(nameOnce(vip));
+            await waitFor(() => engine.stats().services[0]!.errors.noRealAvailable === 3, 'refusals counted');
+            assert.equal(engine.stats().services[0]!.counters.conns, 0);
+            return;
+          }
+          assert.notEqual(predicted.key, z.key);
+        }
         for (let i = 0; i < 12; i++) {
           const n = await nameOnce(vip);
           counts[n] = (counts[n] ?? 0) + 1;
