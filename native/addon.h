@@ -8,6 +8,16 @@
 // An Error with code = errno name (uv_err_name), errno and syscall: the shape src/sys expects.
 napi_value addon_errno_error(napi_env env, const char *syscall_name, int err);
 
+// Returns NULL from the calling N-API function, with a JS error naming the part and the call,
+// when an N-API call fails (`env` must be in scope).
+#define ADDON_CHECK(part, call)                                  \
+  do {                                                           \
+    if ((call) != napi_ok) {                                     \
+      napi_throw_error(env, NULL, part ": " #call " failed");    \
+      return NULL;                                               \
+    }                                                            \
+  } while (0)
+
 napi_value relay_init(napi_env env, napi_value exports);
 napi_value probe_init(napi_env env, napi_value exports);
 

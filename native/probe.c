@@ -68,13 +68,7 @@ enum { SC_NONE = 0, SC_SOCKET = 1, SC_BIND = 2, SC_CONNECT = 3, SC_SEND = 4, SC_
 #define MAX_EVENTS 256
 #define FIRST_ALLOC 1024
 
-#define CHECK(call)                                            \
-  do {                                                         \
-    if ((call) != napi_ok) {                                   \
-      napi_throw_error(env, NULL, "probe: " #call " failed");  \
-      return NULL;                                             \
-    }                                                          \
-  } while (0)
+#define CHECK(call) ADDON_CHECK("probe", call)
 
 typedef struct probe {
   struct probe *next;  // queue link (submit queue, completion queues)

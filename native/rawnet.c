@@ -38,13 +38,7 @@
 #define RECV_BUF_SIZE 65536
 #define MAX_PACKETS_PER_WAKEUP 64
 
-#define CHECK(call)                                             \
-  do {                                                          \
-    if ((call) != napi_ok) {                                    \
-      napi_throw_error(env, NULL, "rawnet: " #call " failed");  \
-      return NULL;                                              \
-    }                                                           \
-  } while (0)
+#define CHECK(call) ADDON_CHECK("rawnet", call)
 
 napi_value addon_errno_error(napi_env env, const char *syscall_name, int err) {
   char msg[256];

@@ -24,11 +24,10 @@
 import type { Logger } from '../../core/logger.js';
 import { loadRelayAddon, recordAddress, RELAY_RECORD_WORDS, RELAY_SLOT_NUMBERS, RelayEvent, type RelayHandle } from '../../sys/relay.js';
 import type { ConnectionEntry } from '../model.js';
-import { formatEndpointText } from './format.js';
 import { LISTEN_BACKLOG, type ListenRequest } from './listen.js';
 import type { SchedulableFlow, ServiceState } from './service.js';
 import type { RealState, Template } from './state.js';
-import { tcpStateTimeoutMs, type TcpState } from './tcp.js';
+import { expireTcpFlow, tcpConnectionEntry, type TcpState } from './tcp.js';
 
 type RelayAddon = Exclude<ReturnType<typeof loadRelayAddon>, Error>;
 
@@ -60,27 +59,11 @@ export class NativeFlow implements SchedulableFlow {
   }
 
   expire(now: number): boolean {
-    const limit = tcpStateTimeoutMs(this.state, this.svc.desired.timeouts);
-    if (limit > 0 && now - this.lastActive >= limit) {
-      this.svc.engine.logger.debug('connection idle past its IPVS state timeout; resetting', { service: this.svc.key, state: this.state });
-      this.reset();
-      return true;
-    }
-    return false;
+    return expireTcpFlow(this, now);
   }
 
   entry(now: number): ConnectionEntry {
-    const limit = tcpStateTimeoutMs(this.state, this.svc.desired.timeouts);
-    return {
-      protocol: 'TCP',
-      state: this.state,
-      expiresInMs: Math.max(0, limit - (now - this.lastActive)),
-      source: formatEndpointText(this.sourceAddress, this.sourcePort),
-      virtual: formatEndpointText(this.svc.address, this.svc.port),
-      destination: this.real?.key ?? '',
-      template: false,
-      serviceKey: this.svc.key,
-    };
+    return tcpConnectionEntry(this, now, this.sourceAddress, this.sourcePort);
   }
 }
 

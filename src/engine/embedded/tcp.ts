@@ -134,6 +134,41 @@ export function tcpStateTimeoutMs(state: TcpState, t: { readonly tcpMs: number; 
   }
 }
 
+/** What idle expiry and the connection listing read of a TCP connection (both data paths). */
+interface ListedTcpFlow {
+  readonly state: TcpState;
+  readonly lastActive: number;
+  readonly svc: ServiceState;
+  readonly real: RealState | undefined;
+  reset(): void;
+}
+
+/** Resets a connection idle past its IPVS state timeout; true when it did. */
+export function expireTcpFlow(flow: ListedTcpFlow, now: number): boolean {
+  const limit = tcpStateTimeoutMs(flow.state, flow.svc.desired.timeouts);
+  if (limit > 0 && now - flow.lastActive >= limit) {
+    flow.svc.engine.logger.debug('connection idle past its IPVS state timeout; resetting', { service: flow.svc.key, state: flow.state });
+    flow.reset();
+    return true;
+  }
+  return false;
+}
+
+/** The connection as `ipvsadm -lnc` lists it. */
+export function tcpConnectionEntry(flow: ListedTcpFlow, now: number, sourceAddress: string, sourcePort: number): ConnectionEntry {
+  const limit = tcpStateTimeoutMs(flow.state, flow.svc.desired.timeouts);
+  return {
+    protocol: 'TCP',
+    state: flow.state,
+    expiresInMs: Math.max(0, limit - (now - flow.lastActive)),
+    source: formatEndpointText(sourceAddress, sourcePort),
+    virtual: formatEndpointText(flow.svc.address, flow.svc.port),
+    destination: flow.real?.key ?? '',
+    template: false,
+    serviceKey: flow.svc.key,
+  };
+}
+
 export class TcpFlow implements SchedulableFlow {
   active = false;
   state: TcpState = 'SYN_RECV';
@@ -142,7 +177,7 @@ export class TcpFlow implements SchedulableFlow {
   upstream: FlowSocket | undefined = undefined;
   lastActive: number;
   readonly client: FlowSocket;
-  private readonly svc: ServiceState;
+  readonly svc: ServiceState;
   private buf: Buffer | undefined = undefined;
   /** The client socket's onread buffer (undefined: the client reads through 'data' events). */
   private clientBuf: Buffer | undefined;
@@ -442,32 +477,12 @@ export class TcpFlow implements SchedulableFlow {
     if (this.clientClosed && (this.upstream === undefined || this.upstreamClosed)) this.finish();
   }
 
-  private timeoutMs(): number {
-    return tcpStateTimeoutMs(this.state, this.svc.desired.timeouts);
-  }
-
   expire(now: number): boolean {
-    const limit = this.timeoutMs();
-    if (limit > 0 && now - this.lastActive >= limit) {
-      this.svc.engine.logger.debug('connection idle past its IPVS state timeout; resetting', { service: this.svc.key, state: this.state });
-      this.reset();
-      return true;
-    }
-    return false;
+    return expireTcpFlow(this, now);
   }
 
   entry(now: number): ConnectionEntry {
-    const limit = this.timeoutMs();
-    return {
-      protocol: 'TCP',
-      state: this.state === 'CLOSE' ? 'CLOSE' : this.state,
-      expiresInMs: Math.max(0, limit - (now - this.lastActive)),
-      source: formatEndpointText(this.sourceAddress, this.sport),
-      virtual: formatEndpointText(this.svc.address, this.svc.port),
-      destination: this.real?.key ?? '',
-      template: false,
-      serviceKey: this.svc.key,
-    };
+    return tcpConnectionEntry(this, now, this.sourceAddress, this.sport);
   }
 
   get sourceAddress(): string {
