@@ -4,6 +4,8 @@
 #ifndef DIRECTORD_ADDON_H
 #define DIRECTORD_ADDON_H
 #include <node_api.h>
+#include <stdint.h>
+#include <sys/socket.h>
 
 // An Error with code = errno name (uv_err_name), errno and syscall: the shape src/sys expects.
 napi_value addon_errno_error(napi_env env, const char *syscall_name, int err);
@@ -17,6 +19,10 @@ napi_value addon_errno_error(napi_env env, const char *syscall_name, int err);
       return NULL;                                               \
     }                                                            \
   } while (0)
+
+// Parses a numeric IPv4 or IPv6 address (no zone) into `ss` with `port` and, for IPv6, `scope`;
+// returns the sockaddr length, or 0 if the text is not an address.
+socklen_t addon_parse_sockaddr(const char *text, uint16_t port, uint32_t scope, struct sockaddr_storage *ss);
 
 napi_value relay_init(napi_env env, napi_value exports);
 napi_value probe_init(napi_env env, napi_value exports);

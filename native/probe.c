@@ -715,14 +715,6 @@ static int get_i32(napi_env env, napi_value v, int32_t *out) {
 
 // Parses "a.b.c.d", "x::y" or "fe80::1%eth0" into ss; returns the length or 0.
 static socklen_t parse_address(const char *text, uint16_t port, struct sockaddr_storage *ss) {
-  memset(ss, 0, sizeof *ss);
-  struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-  struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-  if (inet_pton(AF_INET, text, &sin->sin_addr) == 1) {
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(port);
-    return sizeof *sin;
-  }
   char copy[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
   if (strlen(text) >= sizeof copy) return 0;
   strcpy(copy, text);
@@ -738,13 +730,9 @@ static socklen_t parse_address(const char *text, uint16_t port, struct sockaddr_
       scope = (uint32_t)v;
     }
   }
-  if (inet_pton(AF_INET6, copy, &sin6->sin6_addr) == 1) {
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(port);
-    sin6->sin6_scope_id = scope;
-    return sizeof *sin6;
-  }
-  return 0;
+  socklen_t len = addon_parse_sockaddr(copy, port, scope, ss);
+  // A zone only means something on an IPv6 address.
+  return pct != NULL && ss->ss_family != AF_INET6 ? 0 : len;
 }
 
 // probeSubmit(handle, id, address, port, request: Buffer, maxBytes, stopRule, connectTimeoutMs,

@@ -77,8 +77,7 @@ static napi_value make_i32(napi_env env, int32_t v) {
   return r;
 }
 
-// Parses an IPv4 or IPv6 text address into a sockaddr; returns the length or 0.
-static socklen_t parse_sockaddr(const char *text, uint16_t port, uint32_t scope, struct sockaddr_storage *ss) {
+socklen_t addon_parse_sockaddr(const char *text, uint16_t port, uint32_t scope, struct sockaddr_storage *ss) {
   memset(ss, 0, sizeof *ss);
   struct sockaddr_in *sin = (struct sockaddr_in *)ss;
   struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
@@ -166,7 +165,7 @@ static napi_value js_bind(napi_env env, napi_callback_info info) {
     return throw_type(env, "bind(fd, address, port, scopeId?)");
   if (argc >= 4) get_i32(env, a[3], &scope);
   struct sockaddr_storage ss;
-  socklen_t len = parse_sockaddr(text, (uint16_t)port, (uint32_t)scope, &ss);
+  socklen_t len = addon_parse_sockaddr(text, (uint16_t)port, (uint32_t)scope, &ss);
   if (!len) return throw_type(env, "bind: not an IP address");
   if (bind(fd, (struct sockaddr *)&ss, len) < 0) return throw_errno(env, "bind");
   return NULL;
@@ -250,7 +249,7 @@ static napi_value js_send_to(napi_env env, napi_callback_info info) {
     if (t == napi_string && !get_string(env, a[4], src, sizeof src)) return throw_type(env, "sendTo: bad source");
   }
   struct sockaddr_storage ss;
-  socklen_t sslen = parse_sockaddr(dst, 0, (uint32_t)ifindex, &ss);
+  socklen_t sslen = addon_parse_sockaddr(dst, 0, (uint32_t)ifindex, &ss);
   if (!sslen) return throw_type(env, "sendTo: destination is not an IP address");
   struct iovec iov = { data, len };
   struct msghdr m;

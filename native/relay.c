@@ -939,25 +939,6 @@ static int get_string(napi_env env, napi_value v, char *buf, size_t size) {
   return napi_get_value_string_utf8(env, v, buf, size, &len) == napi_ok && len < size - 1;
 }
 
-static int parse_sockaddr(const char *text, int32_t port, struct sockaddr_storage *ss, socklen_t *len) {
-  memset(ss, 0, sizeof *ss);
-  struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-  if (inet_pton(AF_INET, text, &a4->sin_addr) == 1) {
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons((uint16_t)port);
-    *len = sizeof *a4;
-    return 0;
-  }
-  if (inet_pton(AF_INET6, text, &a6->sin6_addr) == 1) {
-    a6->sin6_family = AF_INET6;
-    a6->sin6_port = htons((uint16_t)port);
-    *len = sizeof *a6;
-    return 0;
-  }
-  return -1;
-}
-
 // relayListen(handle, listenerId, address, port, backlog, freebind) -> undefined (throws errno errors)
 static napi_value js_listen(napi_env env, napi_callback_info info) {
   napi_value a[6];
@@ -973,7 +954,7 @@ static napi_value js_listen(napi_env env, napi_callback_info info) {
   napi_get_value_bool(env, a[5], &freebind);
   struct sockaddr_storage ss;
   socklen_t len;
-  if (!get_string(env, a[2], text, sizeof text) || parse_sockaddr(text, port, &ss, &len) < 0) {
+  if (!get_string(env, a[2], text, sizeof text) || (len = addon_parse_sockaddr(text, (uint16_t)port, 0, &ss)) == 0) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "relayListen: not a numeric IPv4/IPv6 address");
     return NULL;
   }
@@ -1056,7 +1037,7 @@ static napi_value js_target(napi_env env, napi_callback_info info) {
   napi_get_value_int32(env, a[2], &port);
   struct sockaddr_storage ss;
   socklen_t len;
-  if (!get_string(env, a[1], text, sizeof text) || parse_sockaddr(text, port, &ss, &len) < 0) {
+  if (!get_string(env, a[1], text, sizeof text) || (len = addon_parse_sockaddr(text, (uint16_t)port, 0, &ss)) == 0) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "relayTarget: not a numeric IPv4/IPv6 address");
     return NULL;
   }
