@@ -168,7 +168,6 @@ typedef struct relay {
   listener_t *listeners;  // JS thread only
   slot_t *chunks[SLOT_CHUNKS];
   uint32_t nslots;
-  napi_env env;
 } relay_t;
 
 static inline slot_t *slot_at(relay_t *r, int32_t s) {
@@ -540,11 +539,10 @@ static void arm_listener(worker_t *w, listener_t *l, int op) {
   epoll_ctl(w->ep, op, l->fd, &ev);
 }
 
-// JS-thread-owned list; threads only read `fd`/`id` of listeners handed to them by commands.
-static listener_t *find_listener_local(worker_t *w, uint32_t id, listener_t **locals, size_t n) {
-  (void)w;
-  for (size_t i = 0; i < n; i++)
-    if (locals[i]->id == id) return locals[i];
+// The listener with this id among those the thread watches (a handful: a linear scan).
+static listener_t *find_listener(worker_t *w, uint32_t id) {
+  for (size_t i = 0; i < w->mine.len; i++)
+    if (w->mine.items[i]->id == id) return w->mine.items[i];
   return NULL;
 }
 
@@ -722,7 +720,7 @@ static void *worker_main(void *arg) {
           stop |= run_commands(w);
           break;
         case TAG_LISTENER: {
-          listener_t *l = find_listener_local(w, (uint32_t)(tag >> 2), w->mine.items, w->mine.len);
+          listener_t *l = find_listener(w, (uint32_t)(tag >> 2));
           if (l != NULL) on_accept(w, l);
           break;
         }
@@ -887,7 +885,6 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   relay_t *r = calloc(1, sizeof *r);
   if (r == NULL) return throw_errno_as(env, "calloc", ENOMEM);
   r->nthreads = threads;
-  r->env = env;
   pthread_mutex_init(&r->lock, NULL);
   pthread_cond_init(&r->cond, NULL);
   napi_value name;

@@ -20,8 +20,8 @@ import { loadAddon, type RawNetAddon } from './rawnet.js';
 
 export type EchoResult = { readonly ok: true; readonly rttMs: number } | { readonly ok: false; readonly reason: 'timeout' | 'aborted' | 'send-failed'; readonly detail: string };
 
-/** How the socket was opened (reported in check details). */
-export type EchoSocketKind = 'ping-socket' | 'raw';
+/** How a family's socket was opened (decides how replies are parsed). */
+type EchoSocketKind = 'ping-socket' | 'raw';
 
 interface Pending {
   readonly address: string;
@@ -108,11 +108,6 @@ export class IcmpEchoer {
         finish({ ok: false, reason: 'send-failed', detail: `sendto: ${(err as Error).message}` });
       }
     });
-  }
-
-  /** Which kind of socket a family uses (opens it if needed; for reports and tests). */
-  socketKind(family: 4 | 6): EchoSocketKind | undefined {
-    return this.sockets.get(family)?.kind;
   }
 
   /** Stops every echo in flight (they resolve as aborted) and closes the sockets. */

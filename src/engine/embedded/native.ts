@@ -86,7 +86,8 @@ export class NativeRelay {
   private nextListenerId = 1;
   private readonly records = new Uint32Array(RELAY_RECORD_WORDS * DRAIN_RECORDS);
   private readonly slots: SlotOwner[] = [];
-  private readonly slotOf = new WeakMap<RealState, { slot: number; port: number }>();
+  /** Slots live as long as the relay (`slots` holds their owners), bounded by the distinct (service, real, port) seen. */
+  private readonly slotOf = new Map<RealState, { slot: number; port: number }>();
   private totals = new Float64Array(0);
   private keptAlive = false;
   private closed = false;
